@@ -1,0 +1,351 @@
+//! Serializing documents into datagrams that fit.
+//!
+//! The common case serializes once into a reused thread-local buffer. A document over the limit
+//! first sheds subsegments (largest first) as independent documents, as the spec's streaming
+//! does; a single entity that still does not fit loses its biggest metadata entries, then long
+//! strings, and says so in `metadata.xray.truncated`. Whatever cannot be made to fit is reported
+//! to the sink as oversize, never sent cut in half.
+
+use std::cell::Cell;
+use std::io;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::{DAEMON_HEADER, Datagram};
+use crate::id::TraceId;
+use crate::model::{AnnotationValue, Cause, Document, DocumentKind};
+
+/// Where packed datagrams go.
+pub(crate) trait Sink {
+    /// A datagram that fits. `streamed`: it is a subsegment split out of its parent;
+    /// `truncated`: data was removed to make it fit.
+    fn datagram(&mut self, datagram: Datagram<'_>, streamed: bool, truncated: bool);
+    /// A document that could not be made to fit and was dropped.
+    fn oversize(&mut self, name: &str, bytes: usize, streamed: bool);
+}
+
+thread_local! {
+    static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Buffers above this size are not kept for reuse, so one huge document does not pin memory.
+const KEEP_BUFFER_BYTES: usize = 128 * 1024;
+const MAX_DEPTH: usize = 64;
+const CUT_STRING_BYTES: usize = 1024;
+
+/// Serializes `doc` and hands the datagram(s) to `sink`, splitting and truncating to `limit`.
+pub(crate) fn pack(doc: Document, limit: usize, sink: &mut dyn Sink) {
+    let mut buf = BUFFER.try_with(Cell::take).unwrap_or_default();
+    let trace_id = doc.trace_id;
+    pack_one(doc, trace_id, false, limit, sink, &mut buf, 0);
+    if buf.capacity() <= KEEP_BUFFER_BYTES {
+        buf.clear();
+        let _ = BUFFER.try_with(|b| b.set(buf));
+    }
+}
+
+fn serialize_into(buf: &mut Vec<u8>, doc: &Document) -> bool {
+    buf.clear();
+    buf.extend_from_slice(DAEMON_HEADER);
+    serde_json::to_writer(&mut *buf, doc).is_ok()
+}
+
+fn pack_one(
+    mut doc: Document,
+    trace_id: Option<TraceId>,
+    streamed: bool,
+    limit: usize,
+    sink: &mut dyn Sink,
+    buf: &mut Vec<u8>,
+    depth: usize,
+) {
+    if !serialize_into(buf, &doc) {
+        sink.oversize(&doc.name, 0, streamed);
+        return;
+    }
+    if buf.len() <= limit {
+        sink.datagram(Datagram::new(buf), streamed, false);
+        return;
+    }
+    let original = buf.len();
+    if !doc.subsegments.is_empty() && depth < MAX_DEPTH {
+        let children = std::mem::take(&mut doc.subsegments);
+        let sizes: Vec<usize> = children.iter().map(json_len).collect();
+        // What the parent costs without children, with room for `,"subsegments":[]`.
+        let base = DAEMON_HEADER.len() + json_len(&doc) + 20;
+        let mut budget = limit.saturating_sub(base);
+        let mut order: Vec<usize> = (0..children.len()).collect();
+        order.sort_by_key(|&i| sizes[i]);
+        let mut keep = vec![false; children.len()];
+        for i in order {
+            if sizes[i] + 1 <= budget {
+                budget -= sizes[i] + 1;
+                keep[i] = true;
+            }
+        }
+        let parent_id = doc.id;
+        for (child, kept) in children.into_iter().zip(keep) {
+            if kept {
+                doc.subsegments.push(child);
+            } else {
+                let mut child = child;
+                child.kind = Some(DocumentKind::Subsegment);
+                child.trace_id = trace_id;
+                child.parent_id = Some(parent_id);
+                pack_one(child, trace_id, true, limit, sink, buf, depth + 1);
+            }
+        }
+        pack_one(doc, trace_id, streamed, limit, sink, buf, depth + 1);
+        return;
+    }
+    let removed = truncate(&mut doc, limit);
+    if !removed.is_empty() {
+        mark_truncated(&mut doc, original, &removed);
+        if serialize_into(buf, &doc) && buf.len() <= limit {
+            sink.datagram(Datagram::new(buf), streamed, true);
+            return;
+        }
+    }
+    sink.oversize(&doc.name, original, streamed);
+}
+
+/// Removes data from `doc` (which has no subsegments left) until it fits, biggest metadata first.
+/// Returns what was removed.
+fn truncate(doc: &mut Document, limit: usize) -> Vec<String> {
+    let mut removed = Vec::new();
+    // Room for the truncation note itself.
+    let target = limit.saturating_sub(DAEMON_HEADER.len() + 400);
+    let fits = |doc: &Document| json_len(doc) <= target;
+
+    let mut entries: Vec<(usize, String, String)> = doc
+        .metadata
+        .iter()
+        .flat_map(|(ns, kv)| {
+            kv.iter()
+                .map(move |(k, v)| (v.get().len() + k.len(), ns.clone(), k.clone()))
+        })
+        .collect();
+    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, ns, key) in entries {
+        if fits(doc) {
+            return removed;
+        }
+        if let Some(kv) = doc.metadata.get_mut(&ns) {
+            kv.remove(&key);
+            if kv.is_empty() {
+                doc.metadata.remove(&ns);
+            }
+        }
+        removed.push(format!("metadata.{ns}.{key}"));
+    }
+    if fits(doc) {
+        return removed;
+    }
+    if let Some(sql) = &mut doc.sql {
+        if cut(&mut sql.sanitized_query) {
+            removed.push("sql.sanitized_query".into());
+        }
+    }
+    if let Some(Cause::Details(c)) = &mut doc.cause {
+        let mut any = false;
+        for e in &mut c.exceptions {
+            any |= !e.stack.is_empty();
+            e.stack.clear();
+            any |= cut(&mut e.message);
+        }
+        if any {
+            removed.push("cause.exceptions.stack".into());
+        }
+    }
+    for v in doc.annotations.values_mut() {
+        if let AnnotationValue::String(s) = v {
+            if s.len() > 256 {
+                crate::model::cause::truncate_utf8(s, 256);
+                removed.push("annotations".into());
+            }
+        }
+    }
+    if let Some(aws) = &mut doc.aws {
+        if !aws.extra.is_empty() && !fits(doc) {
+            if let Some(aws) = &mut doc.aws {
+                aws.extra.clear();
+            }
+            removed.push("aws.parameters".into());
+        }
+    }
+    if !doc.extra.is_empty() && !fits(doc) {
+        doc.extra.clear();
+        removed.push("extra fields".into());
+    }
+    removed.dedup();
+    removed
+}
+
+fn cut(s: &mut Option<String>) -> bool {
+    match s {
+        Some(s) if s.len() > CUT_STRING_BYTES => {
+            crate::model::cause::truncate_utf8(s, CUT_STRING_BYTES);
+            s.push_str("...");
+            true
+        }
+        _ => false,
+    }
+}
+
+#[derive(Serialize)]
+struct TruncationNote<'a> {
+    original_bytes: usize,
+    removed: &'a [String],
+}
+
+fn mark_truncated(doc: &mut Document, original: usize, removed: &[String]) {
+    let removed = &removed[..removed.len().min(10)];
+    let note = TruncationNote {
+        original_bytes: original,
+        removed,
+    };
+    if let Ok(raw) = serde_json::to_string(&note).and_then(RawValue::from_string) {
+        doc.metadata
+            .entry("xray".into())
+            .or_default()
+            .insert("truncated".into(), raw);
+    }
+}
+
+pub(crate) fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    struct Counter(usize);
+    impl io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Counter(0);
+    let _ = serde_json::to_writer(&mut c, value);
+    c.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::SegmentId;
+    use crate::model::Timestamp;
+
+    #[derive(Default)]
+    struct Collect {
+        docs: Vec<(serde_json::Value, bool, bool, usize)>,
+        oversize: Vec<String>,
+    }
+
+    impl Sink for Collect {
+        fn datagram(&mut self, d: Datagram<'_>, streamed: bool, truncated: bool) {
+            assert!(d.bytes().starts_with(DAEMON_HEADER));
+            let v = serde_json::from_slice(d.document()).unwrap();
+            self.docs.push((v, streamed, truncated, d.bytes().len()));
+        }
+        fn oversize(&mut self, name: &str, _bytes: usize, _streamed: bool) {
+            self.oversize.push(name.to_owned());
+        }
+    }
+
+    fn doc(name: &str) -> Document {
+        Document::new(
+            name,
+            SegmentId::new(),
+            Timestamp::from_micros(1_700_000_000_000_000),
+        )
+    }
+
+    fn with_payload(name: &str, bytes: usize) -> Document {
+        let mut d = doc(name);
+        d.metadata.entry("default".into()).or_default().insert(
+            "payload".into(),
+            RawValue::from_string(serde_json::to_string(&"x".repeat(bytes)).unwrap()).unwrap(),
+        );
+        d
+    }
+
+    #[test]
+    fn small_document_is_one_datagram() {
+        let mut sink = Collect::default();
+        pack(doc("a"), 64_000, &mut sink);
+        assert_eq!(sink.docs.len(), 1);
+        assert!(!sink.docs[0].1 && !sink.docs[0].2);
+    }
+
+    #[test]
+    fn big_children_are_split_out() {
+        let mut root = doc("root");
+        root.trace_id = Some(TraceId::new());
+        for i in 0..10 {
+            root.subsegments
+                .push(with_payload(&format!("child{i}"), 20_000));
+        }
+        let root_id = root.id;
+        let mut sink = Collect::default();
+        pack(root, 64_000, &mut sink);
+        assert!(sink.oversize.is_empty());
+        assert_eq!(sink.docs.iter().map(|d| count(&d.0)).sum::<usize>(), 11);
+        for (v, streamed, _, len) in &sink.docs {
+            assert!(*len <= 64_000);
+            if *streamed {
+                assert_eq!(v["type"], "subsegment");
+                assert_eq!(v["parent_id"], root_id.to_string());
+                assert!(v["trace_id"].is_string());
+            }
+        }
+    }
+
+    fn count(v: &serde_json::Value) -> usize {
+        1 + v["subsegments"]
+            .as_array()
+            .map_or(0, |a| a.iter().map(count).sum())
+    }
+
+    #[test]
+    fn oversized_leaf_is_truncated_and_marked() {
+        let mut d = with_payload("big", 200_000);
+        d.annotations.insert("k".into(), "v".into());
+        let mut sink = Collect::default();
+        pack(d, 64_000, &mut sink);
+        assert_eq!(sink.docs.len(), 1);
+        let (v, _, truncated, len) = &sink.docs[0];
+        assert!(*truncated && *len <= 64_000);
+        assert_eq!(
+            v["metadata"]["xray"]["truncated"]["removed"][0],
+            "metadata.default.payload"
+        );
+        assert_eq!(v["annotations"]["k"], "v");
+    }
+
+    #[test]
+    fn hopeless_document_is_reported() {
+        let mut d = doc("hopeless");
+        d.name = "n".repeat(100_000);
+        let mut sink = Collect::default();
+        pack(d, 64_000, &mut sink);
+        assert!(sink.docs.is_empty());
+        assert_eq!(sink.oversize.len(), 1);
+    }
+
+    #[test]
+    fn nested_big_grandchildren() {
+        let mut root = doc("root");
+        root.trace_id = Some(TraceId::new());
+        let mut mid = doc("mid");
+        for i in 0..5 {
+            mid.subsegments
+                .push(with_payload(&format!("leaf{i}"), 30_000));
+        }
+        root.subsegments.push(mid);
+        let mut sink = Collect::default();
+        pack(root, 64_000, &mut sink);
+        assert!(sink.oversize.is_empty());
+        assert_eq!(sink.docs.iter().map(|d| count(&d.0)).sum::<usize>(), 7);
+        assert!(sink.docs.iter().all(|d| d.3 <= 64_000));
+    }
+}

@@ -1,0 +1,376 @@
+//! Live segments and subsegments.
+//!
+//! A [`Segment`] is the work one service does for one request; a [`Subsegment`] is a piece of it
+//! (a downstream call, a query, a block of local work). Both are *guards*: they end when dropped
+//! (or with [`Segment::end`]), so a cancelled future or an early return still closes them. Both
+//! dereference to [`Entity`], a cheap clonable handle that context propagation, adapters and user
+//! code pass around to add annotations, metadata, errors and `http`/`aws`/`sql` data.
+//!
+//! Subsegments nest to any depth and may be begun and ended concurrently from any thread. A
+//! segment is sent when it and every subsegment under it have ended; when a segment holds more
+//! than the configured number of subsegments (the streaming threshold), completed subtrees are
+//! sent early as independent subsegment documents.
+//!
+//! When a request is not sampled, entities still carry a trace id and an id (so the decision goes
+//! downstream in the trace header) but record nothing, allocate nothing and take no lock.
+//!
+//! # Examples
+//!
+//! ```
+//! use xray_core::{Recorder, emit::MemoryEmitter};
+//!
+//! let emitter = MemoryEmitter::new();
+//! let recorder = Recorder::builder().emitter(emitter.clone()).sample_all().build()?;
+//!
+//! let segment = recorder.begin_segment("checkout");
+//! segment.annotate("customer_tier", "gold");
+//! {
+//!     let query = segment.begin_subsegment("orders@db.internal");
+//!     query.update(|d| d.sql_mut().sanitized_query = Some("SELECT * FROM orders WHERE id = $1".into()));
+//! } // dropped: ended
+//! segment.end();
+//!
+//! let docs = emitter.documents();
+//! assert_eq!(docs.len(), 1);
+//! assert_eq!(docs[0].subsegments[0].name, "orders@db.internal");
+//! # Ok::<(), xray_core::ConfigError>(())
+//! ```
+
+mod data;
+pub(crate) mod tree;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use self::data::{
+    DEFAULT_METADATA_NAMESPACE, EntityData, MAX_ANNOTATION_KEY_CHARS, MAX_ANNOTATION_VALUE_CHARS,
+    MAX_NAME_CHARS, sanitize_annotation_key, sanitize_name,
+};
+use self::tree::{NodeRef, Tree};
+use crate::header::{Sampled, TraceHeader};
+use crate::id::{SegmentId, TraceId};
+use crate::model::{AnnotationValue, Document, Namespace, Timestamp};
+
+/// A handle to a segment or subsegment: clone it freely, keep it in a request extension or the
+/// async context, use it from any thread.
+///
+/// A handle never ends its entity; the [`Segment`] or [`Subsegment`] guard does.
+#[derive(Clone)]
+pub struct Entity {
+    inner: Inner,
+}
+
+#[derive(Clone)]
+enum Inner {
+    /// Sampled: a node of a live tree.
+    Recording { tree: Arc<Tree>, node: NodeRef },
+    /// Not sampled: nothing is recorded, but ids go downstream (`Sampled=0`).
+    NotSampled { header: TraceHeader },
+    /// The SDK is disabled: no ids, no header.
+    Disabled,
+}
+
+impl Entity {
+    pub(crate) fn recording(tree: Arc<Tree>, node: NodeRef) -> Self {
+        Self {
+            inner: Inner::Recording { tree, node },
+        }
+    }
+
+    pub(crate) fn not_sampled(header: TraceHeader) -> Self {
+        Self {
+            inner: Inner::NotSampled { header },
+        }
+    }
+
+    /// A handle that records nothing and propagates nothing (what every API returns when the SDK
+    /// is disabled).
+    pub const fn disabled() -> Self {
+        Self {
+            inner: Inner::Disabled,
+        }
+    }
+
+    /// Whether this entity is sampled, i.e. will be sent.
+    pub fn is_sampled(&self) -> bool {
+        matches!(self.inner, Inner::Recording { .. })
+    }
+
+    /// The trace id, unless the SDK is disabled.
+    pub fn trace_id(&self) -> Option<TraceId> {
+        match &self.inner {
+            Inner::Recording { tree, .. } => Some(tree.trace_id),
+            Inner::NotSampled { header } => Some(header.root()),
+            Inner::Disabled => None,
+        }
+    }
+
+    /// This entity's id, unless the SDK is disabled.
+    pub fn id(&self) -> Option<SegmentId> {
+        match &self.inner {
+            Inner::Recording { node, .. } => Some(node.id),
+            Inner::NotSampled { header } => header.parent(),
+            Inner::Disabled => None,
+        }
+    }
+
+    /// The `X-Amzn-Trace-Id` header for a downstream call made by this entity: `Root`, `Parent` =
+    /// this entity's id, `Sampled=1|0`, and the extra keys (`Lineage`) of the incoming header.
+    ///
+    /// `None` when the SDK is disabled.
+    pub fn trace_header(&self) -> Option<TraceHeader> {
+        match &self.inner {
+            Inner::Recording { tree, node } => {
+                let h = TraceHeader::new(tree.trace_id)
+                    .with_parent(node.id)
+                    .with_sampled(Sampled::Yes);
+                Some(match &tree.incoming {
+                    Some(incoming) => h.with_extra_from(incoming),
+                    None => h,
+                })
+            }
+            Inner::NotSampled { header } => Some(header.clone()),
+            Inner::Disabled => None,
+        }
+    }
+
+    /// Begins a subsegment under this entity. End it by dropping it or with
+    /// [`Subsegment::end`].
+    ///
+    /// The name is sanitized like every name (see [`sanitize_name`]). Under an unsampled entity
+    /// the subsegment gets a fresh id (so downstream calls name it as their parent) and records
+    /// nothing.
+    pub fn begin_subsegment(&self, name: &str) -> Subsegment {
+        let entity = match &self.inner {
+            Inner::Recording { tree, node } => {
+                let start = tree.clock.now();
+                let doc = Document::new(sanitize_name(name), SegmentId::new(), start);
+                match tree.begin_child(*node, doc) {
+                    Some(child) => Entity::recording(tree.clone(), child),
+                    None => Entity::disabled(),
+                }
+            }
+            Inner::NotSampled { header } => {
+                Entity::not_sampled(header.clone().with_parent(SegmentId::new()))
+            }
+            Inner::Disabled => Entity::disabled(),
+        };
+        Subsegment {
+            entity,
+            ended: false,
+        }
+    }
+
+    /// Runs `f` with mutable access to the document, under the entity's lock, and returns its
+    /// result; `None` when the entity is not recording (unsampled, disabled, or already sent).
+    ///
+    /// Use it to set several things at once. Do not use this entity (or another entity of the
+    /// same trace) from inside `f`: such calls are ignored and logged.
+    pub fn update<R>(&self, f: impl FnOnce(&mut EntityData<'_>) -> R) -> Option<R> {
+        match &self.inner {
+            Inner::Recording { tree, node } => {
+                tree.with_doc(*node, |doc| f(&mut EntityData { doc }))
+            }
+            _ => None,
+        }
+    }
+
+    /// Adds an indexed annotation.
+    ///
+    /// Keys may only hold ASCII letters, digits and `_`: other characters are replaced with `_`
+    /// (as the OpenTelemetry collector does) and an empty key is dropped with a warning. String
+    /// values are cut to 1000 characters; NaN and infinite numbers are sent as strings.
+    pub fn annotate(&self, key: &str, value: impl Into<AnnotationValue>) {
+        if self.is_sampled() {
+            self.update(|d| d.annotate(key, value));
+        }
+    }
+
+    /// Adds metadata in the `default` namespace. The value may be anything `serde` can serialize.
+    pub fn add_metadata<T: Serialize + ?Sized>(&self, key: &str, value: &T) {
+        self.add_metadata_in(DEFAULT_METADATA_NAMESPACE, key, value);
+    }
+
+    /// Adds metadata in a namespace. Namespaces starting with `AWS.` are reserved for AWS and are
+    /// refused with a warning.
+    pub fn add_metadata_in<T: Serialize + ?Sized>(&self, namespace: &str, key: &str, value: &T) {
+        if self.is_sampled() {
+            self.update(|d| d.add_metadata(namespace, key, value));
+        }
+    }
+
+    /// Records an error (with its `source()` chain as nested causes) and marks a fault.
+    pub fn record_error<E: std::error::Error + ?Sized>(&self, error: &E) {
+        if self.is_sampled() {
+            self.update(|d| d.record_error(error));
+        }
+    }
+
+    /// Records an HTTP status and the flags it implies (see [`EntityData::set_http_status`]).
+    pub fn set_http_status(&self, status: u16) {
+        if self.is_sampled() {
+            self.update(|d| d.set_http_status(status));
+        }
+    }
+
+    /// Sets the subsegment namespace (`aws` or `remote` for downstream calls).
+    pub fn set_namespace(&self, namespace: Namespace) {
+        if self.is_sampled() {
+            self.update(|d| d.set_namespace(namespace));
+        }
+    }
+
+    /// Sets the end user (indexed).
+    pub fn set_user(&self, user: impl Into<String>) {
+        if self.is_sampled() {
+            let user = user.into();
+            self.update(|d| d.set_user(user));
+        }
+    }
+
+    /// Makes this entity the current one while `f` runs (see [`crate::context`]).
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = crate::context::set_current(self.clone());
+        f()
+    }
+
+    fn end_at(&self, end_time: Option<Timestamp>) {
+        if let Inner::Recording { tree, node } = &self.inner {
+            let end = end_time.unwrap_or_else(|| tree.clock.now());
+            tree.end(*node, end);
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn tree_held(&self) -> usize {
+        match &self.inner {
+            Inner::Recording { tree, .. } => tree.held(),
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Debug for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Inner::Recording { tree, node } => f
+                .debug_struct("Entity")
+                .field("trace_id", &tree.trace_id)
+                .field("id", &node.id)
+                .field("sampled", &true)
+                .finish(),
+            Inner::NotSampled { header } => f
+                .debug_struct("Entity")
+                .field("trace_id", &header.root())
+                .field("id", &header.parent())
+                .field("sampled", &false)
+                .finish(),
+            Inner::Disabled => f.write_str("Entity(disabled)"),
+        }
+    }
+}
+
+/// A segment: the work of one service for one request. Ends when dropped.
+///
+/// Dereferences to [`Entity`] for annotations, metadata and the rest.
+#[must_use = "a segment ends (and is sent) as soon as it is dropped"]
+#[derive(Debug)]
+pub struct Segment {
+    entity: Entity,
+    ended: bool,
+}
+
+impl Segment {
+    pub(crate) fn new(entity: Entity) -> Self {
+        Self {
+            entity,
+            ended: false,
+        }
+    }
+
+    /// The handle to this segment.
+    pub fn entity(&self) -> &Entity {
+        &self.entity
+    }
+
+    /// Ends the segment now. It is sent once all its subsegments have ended too.
+    pub fn end(mut self) {
+        self.ended = true;
+        self.entity.end_at(None);
+    }
+
+    /// Ends the segment at a given time.
+    pub fn end_at(mut self, end_time: Timestamp) {
+        self.ended = true;
+        self.entity.end_at(Some(end_time));
+    }
+}
+
+impl std::ops::Deref for Segment {
+    type Target = Entity;
+    fn deref(&self) -> &Entity {
+        &self.entity
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.entity.end_at(None);
+        }
+    }
+}
+
+/// A subsegment. Ends when dropped.
+///
+/// Dereferences to [`Entity`] for annotations, metadata and the rest.
+#[must_use = "a subsegment ends as soon as it is dropped"]
+#[derive(Debug)]
+pub struct Subsegment {
+    entity: Entity,
+    ended: bool,
+}
+
+impl Subsegment {
+    /// A subsegment that records nothing (for code paths with nothing to trace).
+    pub fn disabled() -> Self {
+        Self {
+            entity: Entity::disabled(),
+            ended: false,
+        }
+    }
+
+    /// The handle to this subsegment.
+    pub fn entity(&self) -> &Entity {
+        &self.entity
+    }
+
+    /// Ends the subsegment now.
+    pub fn end(mut self) {
+        self.ended = true;
+        self.entity.end_at(None);
+    }
+
+    /// Ends the subsegment at a given time.
+    pub fn end_at(mut self, end_time: Timestamp) {
+        self.ended = true;
+        self.entity.end_at(Some(end_time));
+    }
+}
+
+impl std::ops::Deref for Subsegment {
+    type Target = Entity;
+    fn deref(&self) -> &Entity {
+        &self.entity
+    }
+}
+
+impl Drop for Subsegment {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.entity.end_at(None);
+        }
+    }
+}

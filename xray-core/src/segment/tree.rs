@@ -1,0 +1,414 @@
+//! The in-flight state of one sampled trace tree.
+//!
+//! One `Tree` per sampled segment (or Lambda facade) holds every open or not-yet-sent entity in a
+//! small slab behind one mutex. Handles address nodes by slot and generation, so a stale handle
+//! (to a subsegment already streamed out) can never touch a node that reused its slot. Each node
+//! counts the open entities in its subtree; when a top-level node's count reaches zero the subtree
+//! is complete and is taken out of the slab, then serialized and sent *after* the lock is released.
+
+use std::cell::Cell;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::header::TraceHeader;
+use crate::id::{SegmentId, TraceId};
+use crate::model::{Document, DocumentKind, Timestamp};
+use crate::recorder::Recorder;
+
+/// Where a node hangs.
+#[derive(Debug, Clone, Copy)]
+enum Link {
+    /// The segment (or facade) itself.
+    Root,
+    /// A child of the node in this slot.
+    Child(u32),
+    /// A subsegment begun after its parent had already been sent: it is sent on its own.
+    Detached(SegmentId),
+}
+
+#[derive(Debug)]
+struct Node {
+    doc: Document,
+    link: Link,
+    children: Vec<u32>,
+    /// Entities in this subtree, this one included, that have not ended.
+    open: u32,
+    ended: bool,
+}
+
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    node: Option<Node>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// Subsegments held in the slab (the root is not counted).
+    held: usize,
+}
+
+/// A reference to a node: slot, generation and the entity's id (kept so that a child can still
+/// name its parent after the parent was sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NodeRef {
+    pub(crate) slot: u32,
+    pub(crate) generation: u32,
+    pub(crate) id: SegmentId,
+}
+
+/// Wall-clock time derived from one reading of the system clock plus a monotonic clock, so that
+/// durations inside a trace never go negative when the system clock is adjusted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    wall_micros: u64,
+    start: Instant,
+}
+
+impl Clock {
+    pub(crate) fn starting_at(start: Timestamp) -> Self {
+        Self {
+            wall_micros: start.as_micros(),
+            start: Instant::now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        Timestamp::from_micros(self.wall_micros + self.start.elapsed().as_micros() as u64)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Tree {
+    pub(crate) recorder: Recorder,
+    pub(crate) trace_id: TraceId,
+    /// The incoming header, kept for its extra keys (`Lineage`), which go downstream unchanged.
+    pub(crate) incoming: Option<TraceHeader>,
+    /// Lambda: the root is never sent; each top-level subsegment is sent as soon as it completes.
+    facade: bool,
+    pub(crate) clock: Clock,
+    state: Mutex<State>,
+}
+
+thread_local! {
+    /// The tree whose lock this thread holds, to turn re-entrant use (a user closure calling back
+    /// into the same entity) into a logged no-op instead of a deadlock.
+    static LOCKED: Cell<usize> = const { Cell::new(0) };
+}
+
+struct Locked<'a> {
+    guard: MutexGuard<'a, State>,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let _ = LOCKED.try_with(|l| l.set(0));
+    }
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.guard
+    }
+}
+
+/// What an `end` produced, to be sent once the lock is released.
+pub(crate) type Outgoing = Vec<Document>;
+
+impl Tree {
+    /// Creates a tree whose root is `root` (its id, trace id and start time already set).
+    pub(crate) fn new(
+        recorder: Recorder,
+        root: Document,
+        incoming: Option<TraceHeader>,
+        facade: bool,
+    ) -> (Arc<Tree>, NodeRef) {
+        let trace_id = root.trace_id.unwrap_or_default();
+        let id = root.id;
+        let clock = Clock::starting_at(root.start_time);
+        let state = State {
+            slots: vec![Slot {
+                generation: 0,
+                node: Some(Node {
+                    doc: root,
+                    link: Link::Root,
+                    children: Vec::new(),
+                    open: 1,
+                    ended: false,
+                }),
+            }],
+            free: Vec::new(),
+            held: 0,
+        };
+        let tree = Arc::new(Tree {
+            recorder,
+            trace_id,
+            incoming,
+            facade,
+            clock,
+            state: Mutex::new(state),
+        });
+        (
+            tree,
+            NodeRef {
+                slot: 0,
+                generation: 0,
+                id,
+            },
+        )
+    }
+
+    fn lock(&self) -> Option<Locked<'_>> {
+        let me = self as *const Tree as usize;
+        if LOCKED.try_with(|l| l.get() == me).unwrap_or(true) {
+            tracing::error!(
+                target: "xray",
+                "an X-Ray entity was used from inside its own `update` closure; the call was ignored"
+            );
+            return None;
+        }
+        // A panic while the lock was held cannot leave the slab inconsistent in a way that matters
+        // more than losing the trace, so poisoning is ignored.
+        let guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = LOCKED.try_with(|l| l.set(me));
+        Some(Locked { guard })
+    }
+
+    /// Runs `f` on the document of a live node. Returns `None` when the node is gone (sent).
+    pub(crate) fn with_doc<R>(
+        &self,
+        node: NodeRef,
+        f: impl FnOnce(&mut Document) -> R,
+    ) -> Option<R> {
+        let mut state = self.lock()?;
+        let n = state.get_mut(node)?;
+        Some(f(&mut n.doc))
+    }
+
+    /// Begins a child of `parent`.
+    pub(crate) fn begin_child(&self, parent: NodeRef, doc: Document) -> Option<NodeRef> {
+        let id = doc.id;
+        let mut state = self.lock()?;
+        let link = if state.get_mut(parent).is_some() {
+            Link::Child(parent.slot)
+        } else {
+            Link::Detached(parent.id)
+        };
+        let slot = state.insert(Node {
+            doc,
+            link,
+            children: Vec::new(),
+            open: 1,
+            ended: false,
+        });
+        state.held += 1;
+        if let Link::Child(p) = link {
+            if let Some(pn) = state.node_mut(p) {
+                pn.children.push(slot);
+            }
+            state.adjust_open(p, 1);
+        }
+        let generation = state.slots[slot as usize].generation;
+        Some(NodeRef {
+            slot,
+            generation,
+            id,
+        })
+    }
+
+    /// Ends a node and sends whatever that completed.
+    pub(crate) fn end(&self, node: NodeRef, end_time: Timestamp) {
+        let outgoing = {
+            let Some(mut state) = self.lock() else {
+                return;
+            };
+            let Some(n) = state.get_mut(node) else {
+                return;
+            };
+            if n.ended {
+                return;
+            }
+            n.ended = true;
+            n.doc.end_time = Some(end_time);
+            n.doc.in_progress = false;
+            state.adjust_open(node.slot, -1);
+            self.collect(&mut state, node.slot)
+        };
+        for doc in outgoing {
+            self.recorder.send_document(doc);
+        }
+    }
+
+    /// Decides what the end of `slot` made ready to send, and takes it out of the slab.
+    fn collect(&self, state: &mut State, slot: u32) -> Outgoing {
+        let mut out = Vec::new();
+        // Climb to the top of the ended node's tree: the root, or a detached subsegment.
+        let mut top = slot;
+        let mut child_of_root = None;
+        loop {
+            match state.node_mut(top).map(|n| n.link) {
+                Some(Link::Child(p)) => {
+                    if matches!(state.node_mut(p).map(|n| n.link), Some(Link::Root)) {
+                        child_of_root = Some(top);
+                    }
+                    top = p;
+                }
+                _ => break,
+            }
+        }
+        let Some(top_node) = state.node_mut(top) else {
+            return out;
+        };
+        let (top_link, top_open, top_id) = (top_node.link, top_node.open, top_node.doc.id);
+        match top_link {
+            Link::Root if top_open == 0 => {
+                if self.facade {
+                    // The facade is never sent; its children already went out one by one.
+                    let children = state.node_mut(top).map(|n| std::mem::take(&mut n.children));
+                    for c in children.unwrap_or_default() {
+                        out.push(self.independent(state.take(c), top_id));
+                    }
+                    let _ = state.take(top);
+                } else {
+                    out.push(state.take(top));
+                }
+                return out;
+            }
+            Link::Detached(parent_id) if top_open == 0 => {
+                out.push(self.independent(state.take(top), parent_id));
+                return out;
+            }
+            _ => {}
+        }
+        if self.facade {
+            if let Some(c) = child_of_root {
+                if state.node_mut(c).is_some_and(|n| n.open == 0) {
+                    state.unlink(c);
+                    out.push(self.independent(state.take(c), top_id));
+                }
+            }
+            return out;
+        }
+        let threshold = self.recorder.streaming_threshold();
+        if state.held > threshold {
+            self.stream_completed(state, 0, threshold, &mut out);
+        }
+        out
+    }
+
+    /// Streams completed subtrees under `slot`, oldest first, until at most `threshold`
+    /// subsegments are held.
+    fn stream_completed(&self, state: &mut State, slot: u32, threshold: usize, out: &mut Outgoing) {
+        let Some(node) = state.node_mut(slot) else {
+            return;
+        };
+        let parent_id = node.doc.id;
+        let children = node.children.clone();
+        for c in children {
+            if state.held <= threshold {
+                return;
+            }
+            let Some(child) = state.node_mut(c) else {
+                continue;
+            };
+            if child.open == 0 {
+                state.unlink(c);
+                let doc = state.take(c);
+                out.push(self.independent(doc, parent_id));
+            } else if !child.children.is_empty() {
+                self.stream_completed(state, c, threshold, out);
+            }
+        }
+    }
+
+    fn independent(&self, mut doc: Document, parent_id: SegmentId) -> Document {
+        doc.kind = Some(DocumentKind::Subsegment);
+        doc.trace_id = Some(self.trace_id);
+        doc.parent_id = Some(parent_id);
+        doc
+    }
+
+    /// The number of subsegments held (for tests).
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.lock().map_or(0, |s| s.held)
+    }
+}
+
+impl State {
+    fn node_mut(&mut self, slot: u32) -> Option<&mut Node> {
+        self.slots.get_mut(slot as usize)?.node.as_mut()
+    }
+
+    fn get_mut(&mut self, r: NodeRef) -> Option<&mut Node> {
+        let s = self.slots.get_mut(r.slot as usize)?;
+        if s.generation != r.generation {
+            return None;
+        }
+        s.node.as_mut()
+    }
+
+    fn insert(&mut self, node: Node) -> u32 {
+        if let Some(slot) = self.free.pop() {
+            self.slots[slot as usize].node = Some(node);
+            slot
+        } else {
+            self.slots.push(Slot {
+                generation: 0,
+                node: Some(node),
+            });
+            (self.slots.len() - 1) as u32
+        }
+    }
+
+    /// Adds `delta` to the open count of `slot` and every ancestor up to the top of its tree.
+    fn adjust_open(&mut self, mut slot: u32, delta: i32) {
+        while let Some(n) = self.node_mut(slot) {
+            n.open = n.open.saturating_add_signed(delta);
+            match n.link {
+                Link::Child(p) => slot = p,
+                _ => break,
+            }
+        }
+    }
+
+    /// Removes `slot` from its parent's child list.
+    fn unlink(&mut self, slot: u32) {
+        if let Some(Link::Child(p)) = self.node_mut(slot).map(|n| n.link) {
+            if let Some(pn) = self.node_mut(p) {
+                pn.children.retain(|&c| c != slot);
+            }
+        }
+    }
+
+    /// Takes a subtree out of the slab as one document with its children embedded.
+    fn take(&mut self, slot: u32) -> Document {
+        let Some(s) = self.slots.get_mut(slot as usize) else {
+            return Document::default();
+        };
+        let Some(node) = s.node.take() else {
+            return Document::default();
+        };
+        s.generation = s.generation.wrapping_add(1);
+        self.free.push(slot);
+        if !matches!(node.link, Link::Root) {
+            self.held = self.held.saturating_sub(1);
+        }
+        let mut doc = node.doc;
+        doc.subsegments.reserve(node.children.len());
+        for c in node.children {
+            let child = self.take(c);
+            doc.subsegments.push(child);
+        }
+        doc
+    }
+}
