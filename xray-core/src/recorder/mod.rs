@@ -160,6 +160,34 @@ impl Recorder {
         }
     }
 
+    /// Begins a *facade* segment for an invocation whose segment someone else sends — AWS Lambda
+    /// creates the function's segment itself.
+    ///
+    /// The facade takes its trace id, id and sampling decision from `header` (`Root`, `Parent`,
+    /// `Sampled`) and is never sent; each subsegment begun directly under it is sent as an
+    /// independent subsegment (`parent_id` = the facade id) as soon as it and its children end.
+    /// A header with `Sampled=0`, or without `Parent` (Lambda's pass-through mode), records
+    /// nothing but still propagates the trace id.
+    pub fn begin_facade(&self, header: &TraceHeader) -> Segment {
+        if !self.inner.enabled {
+            return Segment::new(Entity::disabled());
+        }
+        let (Some(parent), Some(Sampled::Yes)) = (header.parent(), header.sampled()) else {
+            let mut h = TraceHeader::new(header.root())
+                .with_parent(header.parent().unwrap_or_else(SegmentId::new))
+                .with_sampled(Sampled::No)
+                .with_extra_from(header);
+            if header.parent().is_none() {
+                h = h.with_sampled(None);
+            }
+            return Segment::new(Entity::not_sampled(h));
+        };
+        let mut doc = Document::new("facade", parent, Timestamp::now());
+        doc.trace_id = Some(header.root());
+        let (tree, node) = Tree::new(self.clone(), doc, Some(header.clone()), true);
+        Segment::new(Entity::recording(tree, node))
+    }
+
     /// Whether the SDK is enabled.
     pub fn is_enabled(&self) -> bool {
         self.inner.enabled

@@ -4,8 +4,12 @@
 //! returns a [`SamplingDecision`]. A decision that came with the request (`Sampled=1` or
 //! `Sampled=0` in the trace header) is always obeyed and the sampler is not asked.
 
+mod wildcard;
+
 use std::fmt;
 use std::sync::Arc;
+
+pub use self::wildcard::wildcard_match;
 
 /// Decides whether a request is traced.
 ///
