@@ -35,10 +35,13 @@ const MAX_DEPTH: usize = 64;
 const CUT_STRING_BYTES: usize = 1024;
 
 /// Serializes `doc` and hands the datagram(s) to `sink`, splitting and truncating to `limit`.
+/// Independent subsegments (`type: "subsegment"`) count as streamed.
 pub(crate) fn pack(doc: Document, limit: usize, sink: &mut dyn Sink) {
     let mut buf = BUFFER.try_with(Cell::take).unwrap_or_default();
     let trace_id = doc.trace_id;
-    pack_one(doc, trace_id, false, limit, sink, &mut buf, 0);
+    // Subsegments streamed out of a live segment arrive here already independent.
+    let streamed = doc.kind.is_some();
+    pack_one(doc, trace_id, streamed, limit, sink, &mut buf, 0);
     if buf.capacity() <= KEEP_BUFFER_BYTES {
         buf.clear();
         let _ = BUFFER.try_with(|b| b.set(buf));
