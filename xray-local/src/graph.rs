@@ -1,0 +1,560 @@
+//! The service graph, built the way X-Ray builds its service map.
+//!
+//! # Nodes
+//!
+//! - **client** (`id` `"client"`): where requests come from. Every segment whose caller is not
+//!   in the trace (no `parent_id`, or a parent that never arrived) gets an edge from it. Its
+//!   statistics are the sum of its edges.
+//! - **service** (`id` `"service:<name>"`, or `"service:<name>[<origin>]"` when the segment has
+//!   an `origin`): one per distinct segment name and origin. Statistics come from the service's
+//!   own segments.
+//! - **inferred downstream nodes**, from subsegments with namespace `aws` or `remote`, named
+//!   after the subsegment (X-Ray's rule: the AWS service, the HTTP host, `database@host`):
+//!   - `aws` (`id` `"aws:<name>"`, type `AWS::<name>`): an AWS SDK call;
+//!   - `database` (`id` `"database:<name>"`, type `Database::SQL`): a `remote` subsegment with a
+//!     `sql` block;
+//!   - `http` (`id` `"http:<name>"`, type `remote`): a `remote` subsegment with an `http` block;
+//!   - `remote` (`id` `"remote:<name>"`, type `remote`): any other `remote` subsegment.
+//!
+//!   Statistics come from the calling subsegments. When the called service is instrumented
+//!   (its segment's `parent_id` is the calling subsegment), its service node takes the place of
+//!   the inferred node.
+//!
+//! # Edges
+//!
+//! One per caller → callee pair, with the number of calls, average and 95th-percentile
+//! (nearest-rank) latency, and error/fault/throttle counts and rates. A call's figures come from
+//! the caller's subsegment, as in X-Ray: the latency the caller saw and the flags it recorded.
+//! Client edges use the called segment's own figures.
+//!
+//! # What is left out
+//!
+//! - Entities still in progress: they have no duration yet.
+//! - Downstream subsegments nested inside another downstream subsegment (for example an HTTP
+//!   client traced inside an AWS SDK call): they are part of the same call, and counting them
+//!   again would show a second, made-up edge.
+//! - Calls in subsegments whose segment never arrived (orphans, or a Lambda function whose
+//!   segment Lambda itself records): there is no known caller. They are counted in
+//!   [`ServiceGraph::unattributed_calls`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
+use xray_core::model::Namespace;
+
+use crate::render::{self, Style};
+use crate::trace::{Trace, TraceNode, millis};
+
+/// What a [`GraphNode`] stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NodeKind {
+    /// The callers outside the traced system.
+    Client,
+    /// An instrumented service (a segment name and origin).
+    Service,
+    /// An AWS service called through an AWS SDK (inferred).
+    Aws,
+    /// A SQL database (inferred).
+    Database,
+    /// An HTTP host (inferred).
+    Http,
+    /// Another remote service (inferred).
+    Remote,
+}
+
+impl NodeKind {
+    /// The stable snake_case name used in JSON output.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Client => "client",
+            NodeKind::Service => "service",
+            NodeKind::Aws => "aws",
+            NodeKind::Database => "database",
+            NodeKind::Http => "http",
+            NodeKind::Remote => "remote",
+        }
+    }
+
+    /// Whether X-Ray would draw this node from subsegments rather than from a segment.
+    pub const fn is_inferred(self) -> bool {
+        matches!(
+            self,
+            NodeKind::Aws | NodeKind::Database | NodeKind::Http | NodeKind::Remote
+        )
+    }
+}
+
+impl fmt::Display for NodeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Request statistics of a node or an edge.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallStats {
+    errors: u64,
+    faults: u64,
+    throttles: u64,
+    failed: u64,
+    /// Microseconds, one per request.
+    durations: Vec<u64>,
+}
+
+impl CallStats {
+    fn add(&mut self, node: &TraceNode) -> bool {
+        let Some(d) = node.duration() else {
+            return false;
+        };
+        self.durations
+            .push(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        self.errors += u64::from(node.error());
+        self.faults += u64::from(node.fault());
+        self.throttles += u64::from(node.throttle());
+        self.failed += u64::from(node.error() || node.fault());
+        true
+    }
+
+    fn merge(&mut self, other: &CallStats) {
+        self.errors += other.errors;
+        self.faults += other.faults;
+        self.throttles += other.throttles;
+        self.failed += other.failed;
+        self.durations.extend_from_slice(&other.durations);
+    }
+
+    /// The number of requests.
+    pub fn requests(&self) -> u64 {
+        self.durations.len() as u64
+    }
+
+    /// Requests with neither `error` nor `fault`.
+    pub fn ok(&self) -> u64 {
+        self.requests() - self.failed
+    }
+
+    /// Requests with the `error` flag (4xx, 429 included).
+    pub fn errors(&self) -> u64 {
+        self.errors
+    }
+
+    /// Requests with the `fault` flag (5xx, exceptions).
+    pub fn faults(&self) -> u64 {
+        self.faults
+    }
+
+    /// Requests with the `throttle` flag (429, AWS throttling).
+    pub fn throttles(&self) -> u64 {
+        self.throttles
+    }
+
+    fn rate(&self, n: u64) -> f64 {
+        if self.durations.is_empty() {
+            0.0
+        } else {
+            n as f64 / self.durations.len() as f64
+        }
+    }
+
+    /// `errors / requests`, from 0 to 1 (0 without requests).
+    pub fn error_rate(&self) -> f64 {
+        self.rate(self.errors)
+    }
+
+    /// `faults / requests`, from 0 to 1 (0 without requests).
+    pub fn fault_rate(&self) -> f64 {
+        self.rate(self.faults)
+    }
+
+    /// `throttles / requests`, from 0 to 1 (0 without requests).
+    pub fn throttle_rate(&self) -> f64 {
+        self.rate(self.throttles)
+    }
+
+    /// The average latency, unless there were no requests.
+    pub fn avg(&self) -> Option<Duration> {
+        if self.durations.is_empty() {
+            return None;
+        }
+        let sum: u128 = self.durations.iter().map(|&d| u128::from(d)).sum();
+        let avg = sum / self.durations.len() as u128;
+        Some(Duration::from_micros(
+            u64::try_from(avg).unwrap_or(u64::MAX),
+        ))
+    }
+
+    /// The 95th-percentile latency (nearest rank), unless there were no requests.
+    pub fn p95(&self) -> Option<Duration> {
+        self.percentile(95)
+    }
+
+    /// The `p`th-percentile latency by the nearest-rank method (`p` from 1 to 100), unless
+    /// there were no requests.
+    pub fn percentile(&self, p: u8) -> Option<Duration> {
+        if self.durations.is_empty() {
+            return None;
+        }
+        let mut sorted = self.durations.clone();
+        sorted.sort_unstable();
+        let n = sorted.len();
+        let rank = (usize::from(p.clamp(1, 100)) * n).div_ceil(100);
+        let micros = sorted[rank.clamp(1, n) - 1];
+        Some(Duration::from_micros(micros))
+    }
+}
+
+impl Serialize for CallStats {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("CallStats", 10)?;
+        st.serialize_field("requests", &self.requests())?;
+        st.serialize_field("ok", &self.ok())?;
+        st.serialize_field("errors", &self.errors)?;
+        st.serialize_field("faults", &self.faults)?;
+        st.serialize_field("throttles", &self.throttles)?;
+        st.serialize_field("error_rate", &self.error_rate())?;
+        st.serialize_field("fault_rate", &self.fault_rate())?;
+        st.serialize_field("throttle_rate", &self.throttle_rate())?;
+        st.serialize_field("avg_ms", &self.avg().map(millis))?;
+        st.serialize_field("p95_ms", &self.p95().map(millis))?;
+        st.end()
+    }
+}
+
+/// A node of the [`ServiceGraph`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GraphNode {
+    id: String,
+    name: String,
+    kind: NodeKind,
+    #[serde(rename = "type")]
+    node_type: Option<String>,
+    stats: CallStats,
+}
+
+impl GraphNode {
+    /// The stable id edges refer to, e.g. `service:orders` or `aws:DynamoDB`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The name X-Ray shows: the segment name, or the calling subsegment's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the node stands for.
+    pub fn kind(&self) -> NodeKind {
+        self.kind
+    }
+
+    /// X-Ray's node type: the segment `origin` for services (if any), `AWS::<service>`,
+    /// `Database::SQL`, `remote` or `client`.
+    pub fn node_type(&self) -> Option<&str> {
+        self.node_type.as_deref()
+    }
+
+    /// The node's request statistics: its own segments for a service, the calls made to it for
+    /// an inferred node, the entering requests for the client.
+    pub fn stats(&self) -> &CallStats {
+        &self.stats
+    }
+}
+
+/// A caller → callee edge of the [`ServiceGraph`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GraphEdge {
+    from: String,
+    to: String,
+    stats: CallStats,
+}
+
+impl GraphEdge {
+    /// The caller's node id.
+    pub fn from(&self) -> &str {
+        &self.from
+    }
+
+    /// The callee's node id.
+    pub fn to(&self) -> &str {
+        &self.to
+    }
+
+    /// The calls' statistics, as the caller saw them.
+    pub fn stats(&self) -> &CallStats {
+        &self.stats
+    }
+}
+
+/// Services, the downstream resources they call, and the calls between them. See the
+/// [module docs](self) for how it is built.
+///
+/// # Examples
+///
+/// ```
+/// use xray_core::{Recorder, emit::MemoryEmitter, model::Namespace};
+/// use xray_local::{ServiceGraph, assemble};
+///
+/// let emitter = MemoryEmitter::new();
+/// let recorder = Recorder::builder().emitter(emitter.clone()).sample_all().ignore_env().build()?;
+/// for status in [200, 404] {
+///     let segment = recorder.begin_segment("orders");
+///     let call = segment.begin_subsegment("DynamoDB");
+///     call.set_namespace(Namespace::Aws);
+///     call.end();
+///     segment.set_http_status(status);
+///     segment.end();
+/// }
+///
+/// let traces = assemble(emitter.documents());
+/// let graph = ServiceGraph::from_traces(&traces);
+/// let entry = graph.edge_between("client", "orders").unwrap();
+/// assert_eq!(entry.stats().requests(), 2);
+/// assert_eq!(entry.stats().error_rate(), 0.5);
+/// assert_eq!(graph.edge("service:orders", "aws:DynamoDB").unwrap().stats().requests(), 2);
+/// println!("{graph}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceGraph {
+    nodes: Vec<GraphNode>,
+    edges: Vec<GraphEdge>,
+    traces: usize,
+    unattributed: u64,
+}
+
+impl ServiceGraph {
+    /// Builds the graph of these traces.
+    pub fn from_traces<'a>(traces: impl IntoIterator<Item = &'a Trace>) -> Self {
+        let mut b = GraphBuilder::default();
+        let mut count = 0;
+        for trace in traces {
+            count += 1;
+            for root in trace.roots() {
+                b.walk(root, None, false, false);
+            }
+            for orphan in trace.orphans() {
+                b.walk(orphan, None, false, false);
+            }
+        }
+        b.finish(count)
+    }
+
+    /// The nodes: the client, then services, then inferred nodes, each by name.
+    pub fn nodes(&self) -> &[GraphNode] {
+        &self.nodes
+    }
+
+    /// The edges, in the order of their caller and callee nodes.
+    pub fn edges(&self) -> &[GraphEdge] {
+        &self.edges
+    }
+
+    /// The node with this id.
+    pub fn node(&self, id: &str) -> Option<&GraphNode> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The first node (in [`nodes`](Self::nodes) order) with this name.
+    pub fn node_named(&self, name: &str) -> Option<&GraphNode> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The edge between two node ids.
+    pub fn edge(&self, from_id: &str, to_id: &str) -> Option<&GraphEdge> {
+        self.edges
+            .iter()
+            .find(|e| e.from == from_id && e.to == to_id)
+    }
+
+    /// The edge between two nodes given by name (as [`node_named`](Self::node_named) finds
+    /// them).
+    pub fn edge_between(&self, from_name: &str, to_name: &str) -> Option<&GraphEdge> {
+        let from = self.node_named(from_name)?;
+        let to = self.node_named(to_name)?;
+        self.edge(&from.id, &to.id)
+    }
+
+    /// The edges leaving a node.
+    pub fn edges_from<'a>(&'a self, from_id: &'a str) -> impl Iterator<Item = &'a GraphEdge> {
+        self.edges.iter().filter(move |e| e.from == from_id)
+    }
+
+    /// The number of traces the graph was built from.
+    pub fn trace_count(&self) -> usize {
+        self.traces
+    }
+
+    /// Downstream calls left out because their segment is not in the trace.
+    pub fn unattributed_calls(&self) -> u64 {
+        self.unattributed
+    }
+
+    /// Whether the graph has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Renders the graph as two aligned tables, nodes and edges.
+    pub fn render(&self, style: Style) -> String {
+        render::graph(self, style)
+    }
+
+    /// The graph as JSON (see the [crate docs](crate#json-output)).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl fmt::Display for ServiceGraph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(Style::Plain))
+    }
+}
+
+impl Serialize for ServiceGraph {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ServiceGraph", 4)?;
+        st.serialize_field("traces", &self.traces)?;
+        st.serialize_field("unattributed_calls", &self.unattributed)?;
+        st.serialize_field("nodes", &self.nodes)?;
+        st.serialize_field("edges", &self.edges)?;
+        st.end()
+    }
+}
+
+const CLIENT: &str = "client";
+
+#[derive(Default)]
+struct GraphBuilder {
+    nodes: BTreeMap<String, GraphNode>,
+    edges: BTreeMap<(String, String), CallStats>,
+    unattributed: u64,
+}
+
+impl GraphBuilder {
+    /// `service`: the node id of the segment this entity belongs to; `in_call`: an ancestor
+    /// below that segment is already a downstream call; `called`: this segment is the callee
+    /// of its parent subsegment, whose edge is already counted.
+    fn walk(&mut self, node: &TraceNode, service: Option<&str>, in_call: bool, called: bool) {
+        if node.is_segment() {
+            let id = self.service_node(node);
+            if let Some(n) = self.nodes.get_mut(&id) {
+                n.stats.add(node);
+            }
+            if !called && node.duration().is_some() {
+                let from = match service {
+                    Some(caller) => caller.to_owned(),
+                    None => self.client(),
+                };
+                self.edge(from, id.clone(), node);
+            }
+            for child in node.children() {
+                self.walk(child, Some(&id), false, false);
+            }
+            return;
+        }
+        let is_call = matches!(node.namespace(), Some(Namespace::Aws | Namespace::Remote));
+        if is_call && !in_call {
+            match service {
+                None => self.unattributed += 1,
+                Some(caller) if node.duration().is_some() => {
+                    let to = match node.children().iter().find(|c| c.is_segment()) {
+                        Some(callee) => self.service_node(callee),
+                        None => self.inferred_node(node),
+                    };
+                    self.edge(caller.to_owned(), to, node);
+                }
+                Some(_) => {}
+            }
+            for child in node.children() {
+                self.walk(child, service, true, child.is_segment());
+            }
+            return;
+        }
+        for child in node.children() {
+            self.walk(child, service, in_call, false);
+        }
+    }
+
+    fn client(&mut self) -> String {
+        self.nodes
+            .entry(CLIENT.to_owned())
+            .or_insert_with(|| GraphNode {
+                id: CLIENT.to_owned(),
+                name: CLIENT.to_owned(),
+                kind: NodeKind::Client,
+                node_type: Some(CLIENT.to_owned()),
+                stats: CallStats::default(),
+            });
+        CLIENT.to_owned()
+    }
+
+    /// The node of a segment's service (its statistics are added when the walk reaches the
+    /// segment itself, so a callee met first through its caller counts once).
+    fn service_node(&mut self, segment: &TraceNode) -> String {
+        let origin = segment.document().origin.clone();
+        let id = match &origin {
+            Some(o) => format!("service:{}[{o}]", segment.name()),
+            None => format!("service:{}", segment.name()),
+        };
+        self.nodes.entry(id.clone()).or_insert_with(|| GraphNode {
+            id: id.clone(),
+            name: segment.name().to_owned(),
+            kind: NodeKind::Service,
+            node_type: origin,
+            stats: CallStats::default(),
+        });
+        id
+    }
+
+    fn inferred_node(&mut self, call: &TraceNode) -> String {
+        let doc = call.document();
+        let (kind, node_type) = match call.namespace() {
+            Some(Namespace::Aws) => (NodeKind::Aws, format!("AWS::{}", call.name())),
+            _ if doc.sql.is_some() => (NodeKind::Database, "Database::SQL".to_owned()),
+            _ if doc.http.is_some() => (NodeKind::Http, "remote".to_owned()),
+            _ => (NodeKind::Remote, "remote".to_owned()),
+        };
+        let id = format!("{}:{}", kind.as_str(), call.name());
+        let node = self.nodes.entry(id.clone()).or_insert_with(|| GraphNode {
+            id: id.clone(),
+            name: call.name().to_owned(),
+            kind,
+            node_type: Some(node_type),
+            stats: CallStats::default(),
+        });
+        node.stats.add(call);
+        id
+    }
+
+    fn edge(&mut self, from: String, to: String, data: &TraceNode) {
+        self.edges.entry((from, to)).or_default().add(data);
+    }
+
+    fn finish(mut self, traces: usize) -> ServiceGraph {
+        let mut edges = Vec::with_capacity(self.edges.len());
+        for ((from, to), stats) in self.edges {
+            if from == CLIENT
+                && let Some(client) = self.nodes.get_mut(CLIENT)
+            {
+                client.stats.merge(&stats);
+            }
+            edges.push(GraphEdge { from, to, stats });
+        }
+        let mut nodes: Vec<GraphNode> = self.nodes.into_values().collect();
+        nodes.sort_by(|a, b| (a.kind, &a.name, &a.id).cmp(&(b.kind, &b.name, &b.id)));
+        let position = |id: &str| nodes.iter().position(|n| n.id == id).unwrap_or(usize::MAX);
+        edges.sort_by_key(|e| (position(&e.from), position(&e.to)));
+        ServiceGraph {
+            nodes,
+            edges,
+            traces,
+            unattributed: self.unattributed,
+        }
+    }
+}

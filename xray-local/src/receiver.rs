@@ -1,0 +1,522 @@
+//! The UDP receiver: a background task that plays the X-Ray daemon and a handle to query it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::net::{ToSocketAddrs, UdpSocket};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use xray_core::TraceId;
+use xray_core::daemon::DaemonAddress;
+use xray_core::model::DocumentKind;
+
+use crate::datagram::{self, DEFAULT_MAX_DATAGRAM_BYTES, Rejection};
+use crate::graph::ServiceGraph;
+use crate::stats::ReceiverStats;
+use crate::store::{Store, StoreConfig};
+use crate::trace::Trace;
+
+/// Asked of the kernel so bursts are not dropped before the task reads them (Linux caps it at
+/// `net.core.rmem_max`).
+const RECV_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+/// The largest UDP payload there is; the read buffer never needs to be bigger.
+const MAX_UDP_PAYLOAD: usize = 65_536;
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Something that happened in the receiver, delivered to every [`Subscription`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// A trace finished: it is complete and no document arrived for the quiet period, or it
+    /// stayed incomplete for the incomplete timeout. A trace reopened by a late document
+    /// finishes (and is delivered) again.
+    TraceFinished(Trace),
+    /// A datagram was rejected.
+    Rejected(Rejection),
+}
+
+/// A stream of [`Event`]s, made by [`LocalReceiver::subscribe`].
+///
+/// Events that arrive while the subscriber is too far behind (more than the event capacity,
+/// 1024) are skipped and counted in [`missed`](Self::missed).
+#[derive(Debug)]
+pub struct Subscription {
+    events: broadcast::Receiver<Event>,
+    missed: u64,
+}
+
+impl Subscription {
+    /// Waits for the next event; `None` once the receiver is gone.
+    pub async fn recv(&mut self) -> Option<Event> {
+        loop {
+            match self.events.recv().await {
+                Ok(event) => return Some(event),
+                Err(broadcast::error::RecvError::Lagged(n)) => self.missed += n,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Events skipped because this subscriber fell behind.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+}
+
+/// The error of [`LocalReceiver::wait_for_traces`] and [`LocalReceiver::wait_until`]: the
+/// condition did not hold in time.
+#[derive(Debug, Clone)]
+pub struct WaitTimeout {
+    timeout: Duration,
+    finished: usize,
+    open: usize,
+}
+
+impl WaitTimeout {
+    /// The finished traces when the wait gave up.
+    pub fn finished_traces(&self) -> usize {
+        self.finished
+    }
+
+    /// The traces still waiting for documents when the wait gave up.
+    pub fn open_traces(&self) -> usize {
+        self.open
+    }
+}
+
+impl fmt::Display for WaitTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "gave up waiting for traces after {:?}: {} finished, {} still open",
+            self.timeout, self.finished, self.open
+        )
+    }
+}
+
+impl std::error::Error for WaitTimeout {}
+
+/// Configures a [`LocalReceiver`]. Made by [`LocalReceiver::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ReceiverBuilder {
+    store: StoreConfig,
+    max_datagram_bytes: usize,
+}
+
+impl Default for ReceiverBuilder {
+    fn default() -> Self {
+        Self {
+            store: StoreConfig {
+                quiet_period: Duration::from_millis(500),
+                incomplete_timeout: Duration::from_secs(5),
+                max_traces: 10_000,
+                max_entities_per_trace: 10_000,
+            },
+            max_datagram_bytes: DEFAULT_MAX_DATAGRAM_BYTES,
+        }
+    }
+}
+
+impl ReceiverBuilder {
+    /// How long a complete trace must go without new documents before it is finished (default
+    /// 500 ms). Complete means every entity has ended and every parent and upstream caller it
+    /// names has arrived; the quiet period leaves time for late segments of other services.
+    pub fn quiet_period(mut self, quiet: Duration) -> Self {
+        self.store.quiet_period = quiet;
+        self
+    }
+
+    /// How long an incomplete trace may go without new documents before it is finished anyway
+    /// (default 5 s): for subsegments whose parent never comes (a Lambda function's segment,
+    /// which Lambda records) or a segment whose caller sends elsewhere.
+    pub fn incomplete_timeout(mut self, timeout: Duration) -> Self {
+        self.store.incomplete_timeout = timeout;
+        self
+    }
+
+    /// The most traces kept (default 10,000); beyond it the least recently updated finished
+    /// trace is forgotten.
+    pub fn max_traces(mut self, max: usize) -> Self {
+        self.store.max_traces = max.max(1);
+        self
+    }
+
+    /// The most entities kept per trace (default 10,000); more are dropped and counted.
+    pub fn max_entities_per_trace(mut self, max: usize) -> Self {
+        self.store.max_entities_per_trace = max.max(1);
+        self
+    }
+
+    /// The largest datagram accepted (default 65,536 bytes, the daemon's buffer); larger ones
+    /// are rejected as [`RejectKind::Oversized`](crate::RejectKind::Oversized).
+    pub fn max_datagram_bytes(mut self, max: usize) -> Self {
+        self.max_datagram_bytes = max;
+        self
+    }
+
+    /// Binds the UDP socket and starts the receiver task on the current tokio runtime.
+    ///
+    /// `addr` may resolve to several addresses; the first that binds is used. Use port 0 for
+    /// an ephemeral port and [`LocalReceiver::local_addr`] to learn it.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of resolving or binding the address (for example, the port is taken by a
+    /// running X-Ray daemon).
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime (the receiver task needs one).
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<LocalReceiver> {
+        let mut last_error = None;
+        for candidate in tokio::net::lookup_host(addr).await? {
+            match bind_std(candidate) {
+                Ok(socket) => return self.start(UdpSocket::from_std(socket)?),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the address resolved to nothing",
+            )
+        }))
+    }
+
+    fn start(self, socket: UdpSocket) -> io::Result<LocalReceiver> {
+        let local_addr = socket.local_addr()?;
+        let tick = (self.store.quiet_period / 4)
+            .clamp(Duration::from_millis(10), Duration::from_millis(250));
+        let (finished_version, _) = watch::channel(0u64);
+        let (events, _) = broadcast::channel(1024);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                store: Store::new(self.store),
+                stats: ReceiverStats::default(),
+                logs: HashMap::new(),
+            }),
+            finished_version,
+            events,
+            max_datagram_bytes: self.max_datagram_bytes,
+        });
+        let task = tokio::spawn(run(socket, Arc::clone(&shared), tick));
+        tracing::debug!(target: "xray", address = %local_addr, "local X-Ray receiver listening");
+        Ok(LocalReceiver {
+            shared,
+            local_addr,
+            task,
+        })
+    }
+}
+
+fn bind_std(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if let Err(e) = socket.set_recv_buffer_size(RECV_BUFFER_BYTES) {
+        tracing::debug!(target: "xray", error = %e, "could not enlarge the UDP receive buffer");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// A local stand-in for the X-Ray daemon: receives segment documents over UDP, assembles them
+/// into [`Trace`]s and builds the [`ServiceGraph`].
+///
+/// The receiving task runs on the tokio runtime that bound it and stops when this handle is
+/// dropped. See the [crate docs](crate) for an example.
+#[derive(Debug)]
+pub struct LocalReceiver {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl LocalReceiver {
+    /// Starts a receiver with the default settings (see [`ReceiverBuilder`]).
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of resolving or binding the address.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<LocalReceiver> {
+        ReceiverBuilder::default().bind(addr).await
+    }
+
+    /// A builder to change the finishing rules and limits.
+    pub fn builder() -> ReceiverBuilder {
+        ReceiverBuilder::default()
+    }
+
+    /// The address the receiver listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The receiver's address as a daemon address, for
+    /// `Recorder::builder().daemon_address(..)` (or format it into `AWS_XRAY_DAEMON_ADDRESS`).
+    pub fn daemon_address(&self) -> DaemonAddress {
+        DaemonAddress::new(self.local_addr.into())
+    }
+
+    /// Every trace held, finished or not, in its current state, by start time.
+    pub fn traces(&self) -> Vec<Trace> {
+        self.shared.lock().store.traces()
+    }
+
+    /// The finished traces, by start time.
+    pub fn finished_traces(&self) -> Vec<Trace> {
+        self.shared.lock().store.finished()
+    }
+
+    /// One trace in its current state.
+    pub fn trace(&self, id: TraceId) -> Option<Trace> {
+        self.shared.lock().store.trace(id)
+    }
+
+    /// The service graph of every trace held, finished or not.
+    pub fn service_graph(&self) -> ServiceGraph {
+        ServiceGraph::from_traces(&self.traces())
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ReceiverStats {
+        self.shared.lock().stats
+    }
+
+    /// Forgets every trace (the counters stay).
+    pub fn clear(&self) {
+        self.shared.lock().store.clear();
+        self.shared.finished_version.send_modify(|v| *v += 1);
+    }
+
+    /// Finishes every open trace now, without waiting for its quiet period, and returns them
+    /// (for example before printing a final report). They are also delivered to subscribers.
+    pub fn finish_pending(&self) -> Vec<Trace> {
+        let finished = {
+            let mut state = self.shared.lock();
+            let done = state.store.finish_all();
+            state.stats.traces_finished += done.len() as u64;
+            done
+        };
+        self.shared.publish_finished(&finished);
+        finished
+    }
+
+    /// Receives [`Event`]s from now on: finished traces and rejected datagrams.
+    pub fn subscribe(&self) -> Subscription {
+        Subscription {
+            events: self.shared.events.subscribe(),
+            missed: 0,
+        }
+    }
+
+    /// Waits until at least `count` traces have finished, and returns every finished trace.
+    ///
+    /// # Errors
+    ///
+    /// [`WaitTimeout`] if fewer than `count` traces finished within `timeout`.
+    pub async fn wait_for_traces(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Trace>, WaitTimeout> {
+        self.wait_until(timeout, |traces| traces.len() >= count)
+            .await
+    }
+
+    /// Waits until `done` returns `true` for the finished traces, and returns them. `done` is
+    /// called now and again each time the set of finished traces changes.
+    ///
+    /// # Errors
+    ///
+    /// [`WaitTimeout`] if `done` did not return `true` within `timeout`.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        mut done: impl FnMut(&[Trace]) -> bool,
+    ) -> Result<Vec<Trace>, WaitTimeout> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut changes = self.shared.finished_version.subscribe();
+        loop {
+            changes.borrow_and_update();
+            let finished = self.finished_traces();
+            if done(&finished) {
+                return Ok(finished);
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                _ => {
+                    let (finished, open) = self.shared.lock().store.counts();
+                    return Err(WaitTimeout {
+                        timeout,
+                        finished,
+                        open,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Drop for LocalReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    /// Bumped whenever the set of finished traces changes; waiters watch it.
+    finished_version: watch::Sender<u64>,
+    events: broadcast::Sender<Event>,
+    max_datagram_bytes: usize,
+}
+
+#[derive(Debug)]
+struct State {
+    store: Store,
+    stats: ReceiverStats,
+    /// When each kind of problem was last logged, and how many were not logged since.
+    logs: HashMap<&'static str, (Instant, u64)>,
+}
+
+impl State {
+    /// Whether to log a problem of this kind now; at most one line per kind per `LOG_EVERY`.
+    /// Returns the number of occurrences not logged since the last line.
+    fn should_log(&mut self, key: &'static str, now: Instant) -> Option<u64> {
+        match self.logs.get_mut(key) {
+            Some((last, skipped)) if now.duration_since(*last) < LOG_EVERY => {
+                *skipped += 1;
+                None
+            }
+            Some((last, skipped)) => {
+                let n = *skipped;
+                *last = now;
+                *skipped = 0;
+                Some(n)
+            }
+            None => {
+                self.logs.insert(key, (now, 0));
+                Some(0)
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent between statements, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn receive(&self, bytes: &[u8], peer: SocketAddr) {
+        let parsed = datagram::parse(bytes, self.max_datagram_bytes);
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.stats.datagrams += 1;
+        match parsed {
+            Ok(parsed) => {
+                let doc = parsed.doc;
+                let stats = &mut state.stats;
+                stats.documents += 1;
+                if doc.kind == Some(DocumentKind::Subsegment) {
+                    stats.subsegments += 1;
+                } else {
+                    stats.segments += 1;
+                }
+                if doc.in_progress || doc.end_time.is_none() {
+                    stats.in_progress += 1;
+                }
+                if !parsed.repaired.is_empty() {
+                    stats.repaired += 1;
+                    if let Some(skipped) = state.should_log("repaired", now) {
+                        tracing::warn!(target: "xray", %peer, id = %doc.id, fields = ?parsed.repaired, skipped,
+                            "segment document accepted without fields that do not fit the X-Ray model");
+                    }
+                }
+                let report = state.store.insert(doc, now);
+                let stats = &mut state.stats;
+                stats.replaced += report.replaced;
+                stats.ignored += report.ignored;
+                stats.dropped_entities += report.dropped_entities;
+                stats.traces += u64::from(report.new_trace);
+                stats.traces_evicted += report.evicted;
+                drop(state);
+                if report.reopened || report.evicted > 0 {
+                    self.finished_version.send_modify(|v| *v += 1);
+                }
+            }
+            Err(rejection) => {
+                let rejection = rejection.with_peer(Some(peer), bytes.len());
+                state.stats.rejected.add(rejection.kind());
+                if let Some(skipped) = state.should_log(rejection.kind().as_str(), now) {
+                    tracing::warn!(target: "xray", %peer, bytes = bytes.len(), skipped,
+                        "datagram rejected: {rejection}");
+                }
+                drop(state);
+                if self.events.receiver_count() > 0 {
+                    let _ = self.events.send(Event::Rejected(rejection));
+                }
+            }
+        }
+    }
+
+    fn sweep(&self) {
+        let finished = {
+            let mut state = self.lock();
+            let done = state.store.sweep(Instant::now());
+            state.stats.traces_finished += done.len() as u64;
+            done
+        };
+        self.publish_finished(&finished);
+    }
+
+    fn publish_finished(&self, finished: &[Trace]) {
+        if finished.is_empty() {
+            return;
+        }
+        self.finished_version.send_modify(|v| *v += 1);
+        if self.events.receiver_count() > 0 {
+            for trace in finished {
+                let _ = self.events.send(Event::TraceFinished(trace.clone()));
+            }
+        }
+    }
+
+    fn socket_error(&self, error: &io::Error) {
+        let mut state = self.lock();
+        if let Some(skipped) = state.should_log("socket", Instant::now()) {
+            tracing::warn!(target: "xray", %error, skipped, "receiving from the UDP socket failed");
+        }
+    }
+}
+
+async fn run(socket: UdpSocket, shared: Arc<Shared>, tick: Duration) {
+    let mut buf = vec![0u8; shared.max_datagram_bytes.min(MAX_UDP_PAYLOAD) + 1];
+    let mut ticker = tokio::time::interval(tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            received = socket.recv_from(&mut buf) => match received {
+                Ok((len, peer)) => shared.receive(&buf[..len], peer),
+                Err(error) => {
+                    // Errors such as ICMP reports on some platforms are transient; pause briefly
+                    // so a persistent one cannot spin the task.
+                    shared.socket_error(&error);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            _ = ticker.tick() => shared.sweep(),
+        }
+    }
+}
