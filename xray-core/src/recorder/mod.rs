@@ -17,7 +17,9 @@
 //! | [`service_name`](RecorderBuilder::service_name) | `AWS_XRAY_TRACING_NAME` | none (adapters name segments) |
 //! | [`context_missing`](RecorderBuilder::context_missing) | `AWS_XRAY_CONTEXT_MISSING` | `LOG_ERROR` |
 //! | [`enabled`](RecorderBuilder::enabled) | `AWS_XRAY_SDK_ENABLED`, `AWS_XRAY_SDK_DISABLED` | enabled |
-//! | [`sampler`](RecorderBuilder::sampler) | — | see [`crate::sampling`] |
+//! | [`sampler`](RecorderBuilder::sampler) | — | centralized rules from the daemon, local rules as fallback; see [`crate::sampling`] |
+//! | [`sampling_rules`](RecorderBuilder::sampling_rules), [`sampling_rules_file`](RecorderBuilder::sampling_rules_file) | — | 1 request/s plus 5% |
+//! | [`local_sampling_only`](RecorderBuilder::local_sampling_only) | — | off |
 //! | [`streaming_threshold`](RecorderBuilder::streaming_threshold) | — | 20 subsegments |
 //! | [`origin`](RecorderBuilder::origin), [`service_version`](RecorderBuilder::service_version) | — | none |
 
@@ -40,7 +42,8 @@ use crate::emit::{Counters, Datagram, EmitStats, Emitter, MAX_DATAGRAM_BYTES, Ud
 use crate::header::{Sampled, TraceHeader};
 use crate::id::{SegmentId, TraceId};
 use crate::model::{Aws, Document, Service, Timestamp, XraySdk};
-use crate::sampling::{AlwaysSample, Sampler, SamplingDecision, SamplingRequest};
+use crate::sampling::setup::SamplerSetup;
+use crate::sampling::{AlwaysSample, Sampler, SamplingDecision, SamplingRequest, SamplingRules};
 use crate::segment::tree::Tree;
 use crate::segment::{Entity, Segment, sanitize_name};
 
@@ -227,6 +230,15 @@ impl Recorder {
     /// What happened to finished documents so far.
     pub fn emit_stats(&self) -> EmitStats {
         self.inner.counters.snapshot()
+    }
+
+    /// Stops the recorder's background work: the centralized sampler's poller thread (waiting at
+    /// most its 2 s request timeout). Segments can still be recorded afterwards; sampling goes on
+    /// with the rules already fetched until they expire, then by the local rules.
+    ///
+    /// Dropping the last clone of a recorder also stops the poller, without waiting.
+    pub fn shutdown(&self) {
+        self.inner.sampler.shutdown();
     }
 
     pub(crate) fn streaming_threshold(&self) -> usize {
@@ -451,6 +463,7 @@ pub struct RecorderBuilder {
     service_name: Option<String>,
     emitter: Option<Box<dyn Emitter>>,
     sampler: Option<Arc<dyn Sampler>>,
+    sampling: SamplerSetup,
     streaming_threshold: usize,
     max_datagram: usize,
     context_missing: ContextMissingStrategy,
@@ -474,6 +487,7 @@ impl Default for RecorderBuilder {
             service_name: None,
             emitter: None,
             sampler: None,
+            sampling: SamplerSetup::default(),
             streaming_threshold: DEFAULT_STREAMING_THRESHOLD,
             max_datagram: MAX_DATAGRAM_BYTES,
             context_missing: ContextMissingStrategy::default(),
@@ -521,6 +535,29 @@ impl RecorderBuilder {
     /// Samples every request (for development and tests).
     pub fn sample_all(self) -> Self {
         self.sampler(AlwaysSample)
+    }
+
+    /// The local sampling rules: the fallback of the default centralized sampler, or the only
+    /// rules with [`local_sampling_only`](Self::local_sampling_only) (default: 1 request per
+    /// second plus 5%). Ignored when a [`sampler`](Self::sampler) is set.
+    pub fn sampling_rules(mut self, rules: SamplingRules) -> Self {
+        self.sampling.set_rules(rules);
+        self
+    }
+
+    /// Reads the local sampling rules from a JSON file (versions 1 and 2 of the official SDKs;
+    /// see [`SamplingRules`]) when the recorder is built; a bad file makes
+    /// [`build`](Self::build) fail with an error naming the file, the rule and the field.
+    pub fn sampling_rules_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.sampling.set_rules_file(path.into());
+        self
+    }
+
+    /// Samples by the local rules only: no centralized rules, no poller thread, no calls to the
+    /// daemon's TCP endpoint.
+    pub fn local_sampling_only(mut self) -> Self {
+        self.sampling.set_local_only();
+        self
     }
 
     /// How many subsegments a segment holds before completed ones are sent early as independent
@@ -592,7 +629,8 @@ impl RecorderBuilder {
     /// [`ConfigError`] naming the variable and its value when an `AWS_XRAY_*` variable is
     /// malformed (`AWS_XRAY_DAEMON_ADDRESS`, `AWS_XRAY_CONTEXT_MISSING`, `AWS_XRAY_SDK_ENABLED`,
     /// `AWS_XRAY_SDK_DISABLED`), or naming the option when `max_datagram_bytes` is below 1,000
-    /// or above 64,000.
+    /// or above 64,000, or naming the file, rule and field when the
+    /// [`sampling_rules_file`](Self::sampling_rules_file) cannot be read or is invalid.
     pub fn build(self) -> Result<Recorder, ConfigError> {
         let env = match &self.env {
             EnvMode::Process => env::read(&|k: &str| std::env::var(k).ok())?,
@@ -616,13 +654,17 @@ impl RecorderBuilder {
             None => Box::new(crate::emit::MemoryEmitter::new()),
         };
         let tracing_name_from_env = env.tracing_name.is_some();
+        let sampler = match self.sampler {
+            Some(sampler) => sampler,
+            None => self.sampling.build(&daemon, enabled)?,
+        };
         Ok(Recorder {
             inner: Arc::new(Inner {
                 enabled,
                 service_name: env.tracing_name.or(self.service_name),
                 tracing_name_from_env,
                 emitter,
-                sampler: self.sampler.unwrap_or_else(|| Arc::new(AlwaysSample)),
+                sampler,
                 streaming_threshold: self.streaming_threshold,
                 max_datagram: self.max_datagram,
                 context_missing: env.context_missing.unwrap_or(self.context_missing),
