@@ -61,6 +61,17 @@ impl Subscription {
         }
     }
 
+    /// Takes the next event if one is already waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        loop {
+            match self.events.try_recv() {
+                Ok(event) => return Some(event),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => self.missed += n,
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// Events skipped because this subscriber fell behind.
     pub fn missed(&self) -> u64 {
         self.missed

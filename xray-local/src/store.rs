@@ -108,9 +108,8 @@ impl Store {
         let Some(trace_id) = doc.trace_id else {
             return report;
         };
-        self.seq += 1;
-        let seq = self.seq;
         let max_entities = self.config.max_entities_per_trace;
+        let next_seq = &mut self.seq;
         let state = self.traces.entry(trace_id).or_insert_with(|| {
             report.new_trace = true;
             TraceState {
@@ -155,6 +154,10 @@ impl Store {
                         continue;
                     }
                     let is_segment = container.is_none() && top_is_segment;
+                    // Arrival order, and document order within a document: the tie-breaker
+                    // for siblings that started in the same microsecond.
+                    *next_seq += 1;
+                    let seq = *next_seq;
                     state.entities.insert(
                         id,
                         Stored {
