@@ -11,6 +11,8 @@
 //!
 //! A thread drains the loopback socket so sends never hit a full buffer.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +40,8 @@ fn main() {
     let stop = Arc::new(AtomicBool::new(false));
     let drain = {
         let stop = stop.clone();
-        sink.set_read_timeout(Some(std::time::Duration::from_millis(50))).ok();
+        sink.set_read_timeout(Some(std::time::Duration::from_millis(50)))
+            .ok();
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 70_000];
             while !stop.load(Ordering::Relaxed) {
@@ -49,7 +52,12 @@ fn main() {
 
     // Capture the exact datagram (a) sends, for the bare-send baseline.
     let captured = MemoryEmitter::new();
-    let capture = Recorder::builder().emitter(captured.clone()).sample_all().ignore_env().build().expect("recorder");
+    let capture = Recorder::builder()
+        .emitter(captured.clone())
+        .sample_all()
+        .ignore_env()
+        .build()
+        .expect("recorder");
     traced_request(&capture);
     let datagram = captured.datagrams().remove(0);
 
@@ -71,10 +79,13 @@ fn main() {
         Case::new("(b) bare UdpSocket::send_to of the same datagram", || {
             let _ = black_box(bare.send_to(&datagram, addr));
         }),
-        Case::new("(a) sampled segment: 3 subsegments, 2 annotations, 1 metadata, UDP send", || {
-            traced_request(&udp)
+        Case::new(
+            "(a) sampled segment: 3 subsegments, 2 annotations, 1 metadata, UDP send",
+            || traced_request(&udp),
+        ),
+        Case::new("unsampled segment, same calls", || {
+            traced_request(&unsampled)
         }),
-        Case::new("unsampled segment, same calls", || traced_request(&unsampled)),
         Case::new("TraceId::new", || {
             black_box(TraceId::new());
         }),
@@ -83,14 +94,24 @@ fn main() {
         }),
     ];
     let results = measure(&mut cases, 15);
-    println!("{}", table(&format!("xray-core emit ({} byte datagram)", datagram.len()), &results, 0));
+    println!(
+        "{}",
+        table(
+            &format!("xray-core emit ({} byte datagram)", datagram.len()),
+            &results,
+            0
+        )
+    );
     println!(
         "  (a)/(b) = {:.2} (target <= 2.0); unsampled = {:.0} ns (target <= 100 ns)",
         results[1].median_ns / results[0].median_ns,
         results[2].median_ns
     );
     let stats = udp.emit_stats();
-    println!("  UDP recorder: sent {} dropped {}", stats.sent, stats.dropped);
+    println!(
+        "  UDP recorder: sent {} dropped {}",
+        stats.sent, stats.dropped
+    );
     stop.store(true, Ordering::Relaxed);
     let _ = drain.join();
 }

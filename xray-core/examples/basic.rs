@@ -9,6 +9,8 @@
 //! `http`, `aws` and `sql` blocks: everything a service map and the trace view show. Nothing needs
 //! to listen at the daemon address; without a daemon the datagram simply goes nowhere.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fmt;
 
 use xray_core::daemon::DaemonAddress;
@@ -27,7 +29,8 @@ impl fmt::Debug for PrintingEmitter {
 
 impl Emitter for PrintingEmitter {
     fn send(&self, datagram: Datagram<'_>) -> Result<(), EmitError> {
-        let doc: serde_json::Value = serde_json::from_slice(datagram.document()).map_err(EmitError::other)?;
+        let doc: serde_json::Value =
+            serde_json::from_slice(datagram.document()).map_err(EmitError::other)?;
         println!(
             "--> {} bytes to {}\n{}",
             datagram.bytes().len(),
@@ -56,7 +59,10 @@ impl std::error::Error for PaymentError {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "xray=debug".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "xray=debug".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
 
@@ -83,7 +89,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     segment.set_user("customer-42");
     segment.annotate("order_id", 1042);
     segment.annotate("express", true);
-    segment.add_metadata("cart", &serde_json::json!({"items": [{"sku": "A-1", "qty": 2}], "currency": "EUR"}));
+    segment.add_metadata(
+        "cart",
+        &serde_json::json!({"items": [{"sku": "A-1", "qty": 2}], "currency": "EUR"}),
+    );
 
     async {
         let ddb = xray_core::begin_subsegment("DynamoDB");
@@ -123,7 +132,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             d.http_request_mut().url = Some("https://payments.example.com/v1/charges".into());
             d.set_http_status(503);
         });
-        let err = PaymentError(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out after 2s"));
+        let err = PaymentError(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "connect timed out after 2s",
+        ));
         payment.record_error(&err);
     }
     .in_entity(segment.entity().clone())

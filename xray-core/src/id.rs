@@ -51,8 +51,11 @@ impl TraceId {
 
     /// Creates a trace id with the given start time (Unix seconds) and a random part.
     pub fn with_epoch(epoch_seconds: u32) -> Self {
+        let mut rng = rand::rng();
+        let (hi, lo): (u64, u32) = (rng.random(), rng.random());
         let mut random = [0u8; 12];
-        rand::rng().fill(&mut random[..]);
+        random[..8].copy_from_slice(&hi.to_ne_bytes());
+        random[8..].copy_from_slice(&lo.to_ne_bytes());
         Self {
             epoch: epoch_seconds,
             random,

@@ -6,6 +6,8 @@
 //! (`<repo>/../shared/spec`). Where it is absent the tests say so and pass; CI sets
 //! `XRAY_REQUIRE_SPEC=1` to turn that into a failure.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use serde_json::Value;

@@ -1,6 +1,8 @@
 //! Property tests of the `X-Amzn-Trace-Id` parser: nothing panics, and formatting then parsing
 //! gives back the same header.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use xray_core::header::{MAX_EXTRA_LEN, Sampled, TraceHeader};
 use xray_core::{SegmentId, TraceId};

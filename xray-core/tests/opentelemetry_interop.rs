@@ -1,5 +1,7 @@
 //! What opentelemetry-aws's `XrayPropagator` writes, we read; what we write, it reads.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 
 use opentelemetry::Context;

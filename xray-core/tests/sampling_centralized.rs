@@ -3,6 +3,8 @@
 //! server goes away and the sampler falls back to the local rules, the server comes back and the
 //! sampler recovers. Decisions run on a clock the test moves; only the poll schedule is real
 //! time, shortened to tens of milliseconds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "centralized-sampling")]
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,6 +1,8 @@
 //! How the recorder uses its sampler: upstream decisions, local rules from files, the rule name
 //! of centralized decisions, and configuration errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write as _;
 
 use xray_core::emit::MemoryEmitter;

@@ -1,6 +1,8 @@
 //! The default rule (1 request per second plus 5% of the rest) over 10 simulated seconds at
 //! 1,000 requests per second, on a clock the test moves: no sleeping, same speed on any machine.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

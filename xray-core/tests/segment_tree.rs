@@ -1,6 +1,8 @@
 //! How live segments become documents: nesting, ending order, concurrency, streaming, late
 //! subsegments, unsampled and disabled recorders, Lambda facades.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The UDP emitter against a real socket on loopback playing the daemon: exact framing, valid
 //! documents, streaming, the size limit, and a daemon that is not there.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -222,7 +224,7 @@ fn two_hundred_kb_of_metadata_never_makes_an_oversize_datagram() {
     assert!(seg_doc["metadata"]["default"].get("payload").is_none());
     let removed = &seg_doc["metadata"]["xray"]["truncated"]["removed"];
     assert_eq!(removed[0], "metadata.default.payload");
-    let total: usize = docs.iter().map(|d| count(d)).sum();
+    let total: usize = docs.iter().map(count).sum();
     assert_eq!(total, 2, "the child survives, split out or embedded");
 }
 

@@ -11,6 +11,7 @@
 //!   non-blocking: a full socket buffer drops the document (counted) rather than stall a request.
 //! - [`MemoryEmitter`] keeps documents in memory for tests.
 
+mod json;
 mod memory;
 pub(crate) mod pack;
 mod udp;

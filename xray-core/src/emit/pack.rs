@@ -48,10 +48,10 @@ pub(crate) fn pack(doc: Document, limit: usize, sink: &mut dyn Sink) {
     }
 }
 
-fn serialize_into(buf: &mut Vec<u8>, doc: &Document) -> bool {
+fn serialize_into(buf: &mut Vec<u8>, doc: &Document) {
     buf.clear();
     buf.extend_from_slice(DAEMON_HEADER);
-    serde_json::to_writer(&mut *buf, doc).is_ok()
+    super::json::write_document(buf, doc);
 }
 
 fn pack_one(
@@ -63,10 +63,7 @@ fn pack_one(
     buf: &mut Vec<u8>,
     depth: usize,
 ) {
-    if !serialize_into(buf, &doc) {
-        sink.oversize(&doc.name, 0, streamed);
-        return;
-    }
+    serialize_into(buf, &doc);
     if buf.len() <= limit {
         sink.datagram(Datagram::new(buf), streamed, false);
         return;
@@ -82,7 +79,7 @@ fn pack_one(
         order.sort_by_key(|&i| sizes[i]);
         let mut keep = vec![false; children.len()];
         for i in order {
-            if sizes[i] + 1 <= budget {
+            if sizes[i] < budget {
                 budget -= sizes[i] + 1;
                 keep[i] = true;
             }
@@ -105,7 +102,8 @@ fn pack_one(
     let removed = truncate(&mut doc, limit);
     if !removed.is_empty() {
         mark_truncated(&mut doc, original, &removed);
-        if serialize_into(buf, &doc) && buf.len() <= limit {
+        serialize_into(buf, &doc);
+        if buf.len() <= limit {
             sink.datagram(Datagram::new(buf), streamed, true);
             return;
         }
@@ -129,7 +127,7 @@ fn truncate(doc: &mut Document, limit: usize) -> Vec<String> {
                 .map(move |(k, v)| (v.get().len() + k.len(), ns.clone(), k.clone()))
         })
         .collect();
-    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     for (_, ns, key) in entries {
         if fits(doc) {
             return removed;
@@ -145,10 +143,10 @@ fn truncate(doc: &mut Document, limit: usize) -> Vec<String> {
     if fits(doc) {
         return removed;
     }
-    if let Some(sql) = &mut doc.sql {
-        if cut(&mut sql.sanitized_query) {
-            removed.push("sql.sanitized_query".into());
-        }
+    if let Some(sql) = &mut doc.sql
+        && cut(&mut sql.sanitized_query)
+    {
+        removed.push("sql.sanitized_query".into());
     }
     if let Some(Cause::Details(c)) = &mut doc.cause {
         let mut any = false;
@@ -161,21 +159,23 @@ fn truncate(doc: &mut Document, limit: usize) -> Vec<String> {
             removed.push("cause.exceptions.stack".into());
         }
     }
+    let mut cut_annotations = false;
     for v in doc.annotations.values_mut() {
-        if let AnnotationValue::String(s) = v {
-            if s.len() > 256 {
-                crate::model::cause::truncate_utf8(s, 256);
-                removed.push("annotations".into());
-            }
+        if let AnnotationValue::String(s) = v
+            && s.len() > 256
+        {
+            crate::model::cause::truncate_utf8(s, 256);
+            cut_annotations = true;
         }
     }
-    if let Some(aws) = &mut doc.aws {
-        if !aws.extra.is_empty() && !fits(doc) {
-            if let Some(aws) = &mut doc.aws {
-                aws.extra.clear();
-            }
-            removed.push("aws.parameters".into());
+    if cut_annotations {
+        removed.push("annotations".into());
+    }
+    if doc.aws.as_ref().is_some_and(|a| !a.extra.is_empty()) && !fits(doc) {
+        if let Some(aws) = &mut doc.aws {
+            aws.extra.clear();
         }
+        removed.push("aws.parameters".into());
     }
     if !doc.extra.is_empty() && !fits(doc) {
         doc.extra.clear();

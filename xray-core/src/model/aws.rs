@@ -8,6 +8,8 @@ use super::Extra;
 /// `elastic_beanstalk`, `xray`, `account_id`); on a subsegment it describes the AWS call
 /// (`operation`, `region`, `request_id`, `retries`, plus whitelisted request and response
 /// parameters such as `table_name`, which land in [`Aws::extra`] unless they have a field here).
+///
+/// The segment-only blocks are boxed: a subsegment's `aws` block never carries them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Aws {
@@ -37,22 +39,22 @@ pub struct Aws {
     pub table_name: Option<String>,
     /// The EC2 instance the application runs on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ec2: Option<Ec2>,
+    pub ec2: Option<Box<Ec2>>,
     /// The ECS container the application runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ecs: Option<Ecs>,
+    pub ecs: Option<Box<Ecs>>,
     /// The EKS pod the application runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub eks: Option<Eks>,
+    pub eks: Option<Box<Eks>>,
     /// The Elastic Beanstalk environment the application runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub elastic_beanstalk: Option<ElasticBeanstalk>,
+    pub elastic_beanstalk: Option<Box<ElasticBeanstalk>>,
     /// The CloudWatch log groups of the application.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloudwatch_logs: Option<Vec<CloudwatchLogs>>,
     /// The SDK that recorded the segment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub xray: Option<XraySdk>,
+    pub xray: Option<Box<XraySdk>>,
     /// Other fields: whitelisted AWS call parameters, or fields this crate does not model.
     #[serde(flatten)]
     pub extra: Extra,

@@ -135,10 +135,10 @@ impl Exception {
             }
             next = err.source();
         }
-        if skipped > 0 {
-            if let Some(last) = out.last_mut() {
-                last.skipped = Some(skipped);
-            }
+        if skipped > 0
+            && let Some(last) = out.last_mut()
+        {
+            last.skipped = Some(skipped);
         }
         out
     }
@@ -243,13 +243,13 @@ fn parse_backtrace(text: &str) -> Vec<StackFrame> {
                     frame.path = Some(loc.to_owned());
                 }
             }
-        } else if let Some((num, label)) = trimmed.split_once(": ") {
-            if num.chars().all(|c| c.is_ascii_digit()) {
-                frames.push(StackFrame {
-                    label: Some(label.to_owned()),
-                    ..StackFrame::default()
-                });
-            }
+        } else if let Some((num, label)) = trimmed.split_once(": ")
+            && num.chars().all(|c| c.is_ascii_digit())
+        {
+            frames.push(StackFrame {
+                label: Some(label.to_owned()),
+                ..StackFrame::default()
+            });
         }
     }
     frames.retain(|f| {

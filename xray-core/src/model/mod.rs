@@ -37,6 +37,9 @@ pub type Metadata = BTreeMap<String, BTreeMap<String, Box<RawValue>>>;
 
 /// A segment or subsegment document.
 ///
+/// The larger optional blocks (`http`, `aws`, `sql`, `service`) are boxed so that the document
+/// itself stays small: live segments move documents around, and most carry one block at most.
+///
 /// A segment carries `trace_id`; a subsegment embedded in its parent's `subsegments` carries
 /// neither `trace_id` nor `parent_id`; a subsegment sent on its own (an "independent
 /// subsegment") carries `type: "subsegment"`, `trace_id` and `parent_id`.
@@ -94,7 +97,7 @@ pub struct Document {
     pub origin: Option<String>,
     /// Information about the application (`version`, `runtime`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<Service>,
+    pub service: Option<Box<Service>>,
     /// The end user, indexed for filter expressions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -103,13 +106,13 @@ pub struct Document {
     pub resource_arn: Option<String>,
     /// The HTTP request and response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http: Option<Http>,
+    pub http: Option<Box<Http>>,
     /// AWS resource data (segments) or AWS call data (subsegments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aws: Option<Aws>,
+    pub aws: Option<Box<Aws>>,
     /// SQL query data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sql: Option<Sql>,
+    pub sql: Option<Box<Sql>>,
     /// A client error (4xx).
     #[serde(default, skip_serializing_if = "is_false")]
     pub error: bool,

@@ -177,7 +177,7 @@ impl Recorder {
         }
         let (Some(parent), Some(Sampled::Yes)) = (header.parent(), header.sampled()) else {
             let mut h = TraceHeader::new(header.root())
-                .with_parent(header.parent().unwrap_or_else(SegmentId::new))
+                .with_parent(header.parent().unwrap_or_default())
                 .with_sampled(Sampled::No)
                 .with_extra_from(header);
             if header.parent().is_none() {
@@ -438,17 +438,17 @@ impl<'a> SegmentBuilder<'a> {
         doc.parent_id = self.header.and_then(TraceHeader::parent);
         doc.origin.clone_from(&inner.origin);
         let mut aws = inner.aws.clone();
-        if let Some(rule) = decision.rule_name() {
-            if let Some(x) = aws.xray.as_mut() {
-                x.sampling_rule_name = Some(rule.to_owned());
-            }
+        if let Some(rule) = decision.rule_name()
+            && let Some(x) = aws.xray.as_mut()
+        {
+            x.sampling_rule_name = Some(rule.to_owned());
         }
-        doc.aws = Some(aws);
+        doc.aws = Some(Box::new(aws));
         if let Some(version) = &inner.service_version {
-            doc.service = Some(Service {
+            doc.service = Some(Box::new(Service {
                 version: Some(version.clone()),
                 ..Service::default()
-            });
+            }));
         }
         let (tree, node) = Tree::new(self.recorder.clone(), doc, self.header.cloned(), false);
         Segment::new(Entity::recording(tree, node))
@@ -474,10 +474,12 @@ pub struct RecorderBuilder {
     env: EnvMode,
 }
 
+type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 enum EnvMode {
     Process,
     Ignore,
-    Custom(Box<dyn Fn(&str) -> Option<String> + Send + Sync>),
+    Custom(EnvLookup),
 }
 
 impl Default for RecorderBuilder {
@@ -495,11 +497,11 @@ impl Default for RecorderBuilder {
             origin: None,
             service_version: None,
             aws: Aws {
-                xray: Some(XraySdk {
+                xray: Some(Box::new(XraySdk {
                     sdk: Some(SDK_NAME.to_owned()),
                     sdk_version: Some(SDK_VERSION.to_owned()),
                     ..XraySdk::default()
-                }),
+                })),
                 ..Aws::default()
             },
             env: EnvMode::Process,

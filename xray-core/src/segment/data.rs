@@ -129,7 +129,7 @@ impl EntityData<'_> {
 
     /// The `http` block, created if absent.
     pub fn http_mut(&mut self) -> &mut Http {
-        self.doc.http.get_or_insert_with(Http::default)
+        self.doc.http.get_or_insert_with(Box::default)
     }
 
     /// `http.request`, created if absent.
@@ -148,12 +148,12 @@ impl EntityData<'_> {
 
     /// The `aws` block, created if absent.
     pub fn aws_mut(&mut self) -> &mut Aws {
-        self.doc.aws.get_or_insert_with(Aws::default)
+        self.doc.aws.get_or_insert_with(Box::default)
     }
 
     /// The `sql` block, created if absent.
     pub fn sql_mut(&mut self) -> &mut Sql {
-        self.doc.sql.get_or_insert_with(Sql::default)
+        self.doc.sql.get_or_insert_with(Box::default)
     }
 
     /// Sets `origin` (segments).
@@ -199,18 +199,50 @@ impl EntityData<'_> {
 /// assert_eq!(sanitize_name("???"), "unnamed");
 /// ```
 pub fn sanitize_name(name: &str) -> Cow<'_, str> {
-    let ok = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/%&#=+\\-@".contains(c);
-    let clean: Cow<'_, str> = if name.chars().all(ok) {
+    let clean: Cow<'_, str> = if name.bytes().all(name_byte_ok) {
         Cow::Borrowed(name)
     } else {
-        Cow::Owned(name.chars().filter(|&c| ok(c)).collect())
+        Cow::Owned(name.chars().filter(|&c| name_char_ok(c)).collect())
     };
     if clean.trim().is_empty() {
         return Cow::Borrowed("unnamed");
     }
+    if clean.len() <= MAX_NAME_CHARS {
+        // At most 200 bytes is at most 200 characters.
+        return clean;
+    }
     match clean.char_indices().nth(MAX_NAME_CHARS) {
         Some((cut, _)) => Cow::Owned(clean[..cut].to_owned()),
         None => clean,
+    }
+}
+
+/// An ASCII byte allowed in names (non-ASCII bytes take the slow path).
+fn name_byte_ok(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b' ' | b'\t'
+                | b'_'
+                | b'.'
+                | b':'
+                | b'/'
+                | b'%'
+                | b'&'
+                | b'#'
+                | b'='
+                | b'+'
+                | b'\\'
+                | b'-'
+                | b'@'
+        )
+}
+
+fn name_char_ok(c: char) -> bool {
+    if c.is_ascii() {
+        name_byte_ok(c as u8) || c.is_ascii_whitespace()
+    } else {
+        c.is_alphanumeric() || c.is_whitespace()
     }
 }
 

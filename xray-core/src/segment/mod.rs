@@ -242,14 +242,6 @@ impl Entity {
             tree.end(*node, end);
         }
     }
-
-    #[cfg(test)]
-    pub(crate) fn tree_held(&self) -> usize {
-        match &self.inner {
-            Inner::Recording { tree, .. } => tree.held(),
-            _ => 0,
-        }
-    }
 }
 
 impl fmt::Debug for Entity {
