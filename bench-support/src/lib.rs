@@ -68,12 +68,15 @@ pub fn measure(cases: &mut [Case<'_>], rounds: usize) -> Vec<Measurement> {
     let iters: Vec<u64> = cases
         .iter_mut()
         .map(|c| {
+            // One untimed call first: one-time initialisation must not pass for the per-iteration
+            // cost (that once turned a round into four iterations).
+            (c.run)(1);
             let mut n = 1u64;
             loop {
                 let t = Instant::now();
                 (c.run)(n);
                 let el = t.elapsed();
-                if el >= ROUND / 4 || n >= 1 << 30 {
+                if (el >= ROUND / 4 && n >= 16) || n >= 1 << 30 {
                     let per = el.as_secs_f64() / n as f64;
                     return ((ROUND.as_secs_f64() / per.max(1e-10)) as u64).max(1);
                 }

@@ -7,7 +7,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 
@@ -42,11 +41,10 @@ pub struct TraceId {
 impl TraceId {
     /// Creates a trace id for a trace starting now.
     pub fn new() -> Self {
-        let epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as u32)
-            .unwrap_or(0);
-        Self::with_epoch(epoch)
+        // Whole seconds are all the id needs: the coarse clock costs a few nanoseconds where a
+        // precise wall-clock read costs tens, which matters for unsampled requests.
+        use crate::sampling::Clock as _;
+        Self::with_epoch(crate::sampling::SystemClock.now().as_secs() as u32)
     }
 
     /// Creates a trace id with the given start time (Unix seconds) and a random part.
@@ -218,6 +216,30 @@ impl SegmentId {
         }
     }
 
+    /// An id for an entity that is not sampled: unique enough to name a parent in a downstream
+    /// trace header, but never sent to X-Ray, so it is derived from `seed` and a per-thread
+    /// counter (a few instructions) instead of drawn from the cryptographic generator.
+    pub(crate) fn unsampled(seed: u64) -> Self {
+        thread_local! {
+            static COUNTER: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+        }
+        let n = COUNTER
+            .try_with(|c| {
+                let n = c.get().wrapping_add(1);
+                c.set(n);
+                n
+            })
+            .unwrap_or(0);
+        // splitmix64: a bijective mix, so distinct inputs give distinct ids.
+        let mut z = seed
+            .wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Self(if z == 0 { 1 } else { z })
+    }
+
     /// Wraps a raw value.
     pub const fn from_u64(value: u64) -> Self {
         Self(value)
@@ -358,6 +380,7 @@ mod tests {
 
     #[test]
     fn trace_id_now_is_current() {
+        use std::time::{SystemTime, UNIX_EPOCH};
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -419,6 +442,14 @@ mod tests {
         assert_eq!(set.len(), 10_000);
         let set: std::collections::HashSet<_> = (0..10_000).map(|_| TraceId::new()).collect();
         assert_eq!(set.len(), 10_000);
+    }
+
+    #[test]
+    fn unsampled_ids_are_distinct_and_non_zero() {
+        let set: std::collections::HashSet<_> =
+            (0..100_000).map(|i| SegmentId::unsampled(i % 3)).collect();
+        assert_eq!(set.len(), 100_000);
+        assert!(!set.contains(&SegmentId::from_u64(0)));
     }
 
     #[test]

@@ -425,7 +425,7 @@ impl<'a> SegmentBuilder<'a> {
         };
         if !decision.is_sampled() {
             let mut header = TraceHeader::new(trace_id)
-                .with_parent(SegmentId::new())
+                .with_parent(SegmentId::unsampled(trace_id.to_u128() as u64))
                 .with_sampled(Sampled::No);
             if let Some(incoming) = self.header {
                 header = header.with_extra_from(incoming);

@@ -153,7 +153,8 @@ impl Entity {
                 }
             }
             Inner::NotSampled { header } => {
-                Entity::not_sampled(header.clone().with_parent(SegmentId::new()))
+                let seed = header.parent().map_or(0, SegmentId::to_u64);
+                Entity::not_sampled(header.clone().with_parent(SegmentId::unsampled(seed)))
             }
             Inner::Disabled => Entity::disabled(),
         };
