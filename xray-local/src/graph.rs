@@ -1,41 +1,4 @@
 //! The service graph, built the way X-Ray builds its service map.
-//!
-//! # Nodes
-//!
-//! - **client** (`id` `"client"`): where requests come from. Every segment whose caller is not
-//!   in the trace (no `parent_id`, or a parent that never arrived) gets an edge from it. Its
-//!   statistics are the sum of its edges.
-//! - **service** (`id` `"service:<name>"`, or `"service:<name>[<origin>]"` when the segment has
-//!   an `origin`): one per distinct segment name and origin. Statistics come from the service's
-//!   own segments.
-//! - **inferred downstream nodes**, from subsegments with namespace `aws` or `remote`, named
-//!   after the subsegment (X-Ray's rule: the AWS service, the HTTP host, `database@host`):
-//!   - `aws` (`id` `"aws:<name>"`, type `AWS::<name>`): an AWS SDK call;
-//!   - `database` (`id` `"database:<name>"`, type `Database::SQL`): a `remote` subsegment with a
-//!     `sql` block;
-//!   - `http` (`id` `"http:<name>"`, type `remote`): a `remote` subsegment with an `http` block;
-//!   - `remote` (`id` `"remote:<name>"`, type `remote`): any other `remote` subsegment.
-//!
-//!   Statistics come from the calling subsegments. When the called service is instrumented
-//!   (its segment's `parent_id` is the calling subsegment), its service node takes the place of
-//!   the inferred node.
-//!
-//! # Edges
-//!
-//! One per caller → callee pair, with the number of calls, average and 95th-percentile
-//! (nearest-rank) latency, and error/fault/throttle counts and rates. A call's figures come from
-//! the caller's subsegment, as in X-Ray: the latency the caller saw and the flags it recorded.
-//! Client edges use the called segment's own figures.
-//!
-//! # What is left out
-//!
-//! - Entities still in progress: they have no duration yet.
-//! - Downstream subsegments nested inside another downstream subsegment (for example an HTTP
-//!   client traced inside an AWS SDK call): they are part of the same call, and counting them
-//!   again would show a second, made-up edge.
-//! - Calls in subsegments whose segment never arrived (orphans, or a Lambda function whose
-//!   segment Lambda itself records): there is no known caller. They are counted in
-//!   [`ServiceGraph::unattributed_calls`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -290,8 +253,45 @@ impl GraphEdge {
     }
 }
 
-/// Services, the downstream resources they call, and the calls between them. See the
-/// [module docs](self) for how it is built.
+/// Services, the downstream resources they call, and the calls between them, built the way
+/// X-Ray builds its service map.
+///
+/// # Nodes
+///
+/// - **client** (`id` `"client"`): where requests come from. Every segment whose caller is not
+///   in the trace (no `parent_id`, or a parent that never arrived) gets an edge from it. Its
+///   statistics are the sum of its edges.
+/// - **service** (`id` `"service:<name>"`, or `"service:<name>[<origin>]"` when the segment has
+///   an `origin`): one per distinct segment name and origin. Statistics come from the service's
+///   own segments.
+/// - **inferred downstream nodes**, from subsegments with namespace `aws` or `remote`, named
+///   after the subsegment (X-Ray's rule: the AWS service, the HTTP host, `database@host`):
+///   - `aws` (`id` `"aws:<name>"`, type `AWS::<name>`): an AWS SDK call;
+///   - `database` (`id` `"database:<name>"`, type `Database::SQL`): a `remote` subsegment with a
+///     `sql` block;
+///   - `http` (`id` `"http:<name>"`, type `remote`): a `remote` subsegment with an `http` block;
+///   - `remote` (`id` `"remote:<name>"`, type `remote`): any other `remote` subsegment.
+///
+///   Statistics come from the calling subsegments. When the called service is instrumented
+///   (its segment's `parent_id` is the calling subsegment), its service node takes the place of
+///   the inferred node.
+///
+/// # Edges
+///
+/// One per caller → callee pair, with the number of calls, average and 95th-percentile
+/// (nearest-rank) latency, and error/fault/throttle counts and rates. A call's figures come from
+/// the caller's subsegment, as in X-Ray: the latency the caller saw and the flags it recorded.
+/// Client edges use the called segment's own figures.
+///
+/// # What is left out
+///
+/// - Entities still in progress: they have no duration yet.
+/// - Downstream subsegments nested inside another downstream subsegment (for example an HTTP
+///   client traced inside an AWS SDK call): they are part of the same call, and counting them
+///   again would show a second, made-up edge.
+/// - Calls in subsegments whose segment never arrived (orphans, or a Lambda function whose
+///   segment Lambda itself records): there is no known caller. They are counted in
+///   [`unattributed_calls`](Self::unattributed_calls).
 ///
 /// # Examples
 ///
@@ -556,5 +556,81 @@ impl GraphBuilder {
             traces,
             unattributed: self.unattributed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use xray_core::model::{Document, DocumentKind, Timestamp};
+    use xray_core::{SegmentId, TraceId};
+
+    use super::*;
+    use crate::assemble;
+
+    fn doc(name: &str, start_ms: u64, end_ms: Option<u64>) -> Document {
+        let mut d = Document::new(
+            name,
+            SegmentId::new(),
+            Timestamp::from_micros(1_000_000_000 + start_ms * 1000),
+        );
+        d.end_time = end_ms.map(|e| Timestamp::from_micros(1_000_000_000 + e * 1000));
+        d.in_progress = end_ms.is_none();
+        d
+    }
+
+    fn call(name: &str, ns: Namespace, start_ms: u64, end_ms: Option<u64>) -> Document {
+        let mut d = doc(name, start_ms, end_ms);
+        d.namespace = Some(ns);
+        d
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let mut s = CallStats::default();
+        assert_eq!((s.avg(), s.p95(), s.error_rate()), (None, None, 0.0));
+        s.durations = (1..=20).map(|ms| ms * 1000).collect();
+        assert_eq!(s.p95(), Some(Duration::from_millis(19)));
+        assert_eq!(s.percentile(100), Some(Duration::from_millis(20)));
+        assert_eq!(s.percentile(50), Some(Duration::from_millis(10)));
+        assert_eq!(s.avg(), Some(Duration::from_micros(10_500)));
+        s.durations = vec![7000];
+        assert_eq!(s.p95(), Some(Duration::from_millis(7)));
+    }
+
+    #[test]
+    fn what_is_left_out() {
+        let trace_id = TraceId::new();
+        let mut root = doc("svc", 0, Some(100));
+        root.trace_id = Some(trace_id);
+        // Still in progress: no duration, no edge.
+        root.subsegments
+            .push(call("pending.example.com", Namespace::Remote, 1, None));
+        // A downstream segment reached through a local subsegment: an edge from the enclosing
+        // service, with the callee's own figures.
+        let mut local = doc("batch", 2, Some(50));
+        let mut callee = doc("worker", 3, Some(40));
+        callee.trace_id = Some(trace_id);
+        callee.parent_id = Some(local.id);
+        callee.fault = true;
+        local
+            .subsegments
+            .push(call("Local", Namespace::Local, 4, Some(5)));
+        root.subsegments.push(local);
+        // A call whose segment is missing (a Lambda function's, say).
+        let mut orphan = call("SQS", Namespace::Aws, 10, Some(20));
+        orphan.trace_id = Some(trace_id);
+        orphan.kind = Some(DocumentKind::Subsegment);
+        orphan.parent_id = Some(SegmentId::new());
+
+        let traces = assemble([root, callee, orphan]);
+        let graph = ServiceGraph::from_traces(&traces);
+        let ids: Vec<&str> = graph.nodes().iter().map(GraphNode::id).collect();
+        assert_eq!(ids, ["client", "service:svc", "service:worker"]);
+        let edge = graph.edge("service:svc", "service:worker").unwrap();
+        assert_eq!((edge.stats().requests(), edge.stats().faults()), (1, 1));
+        assert_eq!(edge.stats().avg(), Some(Duration::from_millis(37)));
+        assert!(graph.edge("client", "service:worker").is_none());
+        assert_eq!(graph.unattributed_calls(), 1);
+        assert!(graph.to_string().contains("1 downstream call(s) left out"));
     }
 }

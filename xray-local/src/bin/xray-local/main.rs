@@ -73,6 +73,7 @@ async fn run(options: Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let shutdown = shutdown_signal();
     let addr = receiver.local_addr();
     eprintln!(
         "xray-local listening on udp://{addr}; set AWS_XRAY_DAEMON_ADDRESS={addr} in your \
@@ -96,7 +97,6 @@ async fn run(options: Options) -> ExitCode {
         t
     });
     let mut graphed_at = 0;
-    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     while !out.closed {
         tokio::select! {
@@ -135,26 +135,37 @@ async fn tick(timer: &mut Option<tokio::time::Interval>) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("xray-local: cannot watch for Ctrl-C ({e}); stop with SIGTERM");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Registers for Ctrl-C (SIGINT) and SIGTERM right away, so a signal sent as soon as the
+/// banner is out is already handled, and returns the future that waits for one.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                () = ctrl_c => {},
-                _ = term.recv() => {},
-            },
-            Err(_) => ctrl_c.await,
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => tokio::select! {
+                    _ = interrupt.recv() => {},
+                    _ = terminate.recv() => {},
+                },
+                (Ok(mut interrupt), Err(_)) => {
+                    interrupt.recv().await;
+                }
+                (Err(e), _) => {
+                    eprintln!("xray-local: cannot watch for Ctrl-C ({e}); stop it with SIGKILL");
+                    std::future::pending::<()>().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
-    ctrl_c.await;
+    async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("xray-local: cannot watch for Ctrl-C ({e})");
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Writes to stdout (traces, graphs; JSON lines with `--json`) and stderr (rejections in text
