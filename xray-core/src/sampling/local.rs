@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::matcher::Pattern;
+use super::matcher::{Attr, Attributes, Conjunction};
 use super::reservoir::Reservoir;
 use super::{
     Clock, Sampler, SamplingDecision, SamplingRequest, SamplingRules, SystemClock, random,
@@ -40,9 +40,7 @@ pub struct LocalSampler {
 }
 
 struct CompiledRule {
-    host: Pattern,
-    method: Pattern,
-    path: Pattern,
+    patterns: Conjunction,
     target: Target,
 }
 
@@ -83,9 +81,11 @@ impl LocalSampler {
             .rules()
             .iter()
             .map(|r| CompiledRule {
-                host: Pattern::new(r.host_pattern()),
-                method: Pattern::new(r.http_method_pattern()),
-                path: Pattern::new(r.url_path_pattern()),
+                patterns: Conjunction::new([
+                    (Attr::Host, r.host_pattern(), false),
+                    (Attr::Method, r.http_method_pattern(), false),
+                    (Attr::UrlPath, r.url_path_pattern(), false),
+                ]),
                 target: Target::new(r.fixed_target(), r.rate()),
             })
             .collect();
@@ -106,16 +106,19 @@ impl LocalSampler {
     /// Decides at `now_secs` (Unix seconds) — the centralized sampler has already read the clock.
     #[inline]
     pub(crate) fn sample_at(&self, request: &SamplingRequest<'_>, now_secs: u64) -> bool {
-        let matches = |p: &Pattern, attr: Option<&str>| attr.is_none_or(|a| p.matches(a));
-        let target = self
-            .compiled
-            .iter()
-            .find(|r| {
-                matches(&r.host, request.host)
-                    && matches(&r.method, request.method)
-                    && matches(&r.path, request.url_path)
-            })
-            .map_or(&self.default, |r| &r.target);
+        let target = if self.compiled.is_empty() {
+            &self.default
+        } else {
+            let attributes = Attributes::http(request);
+            let mut target = &self.default;
+            for rule in &self.compiled {
+                if rule.patterns.matches(&attributes) {
+                    target = &rule.target;
+                    break;
+                }
+            }
+            target
+        };
         target.sample(now_secs)
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 use super::wire::{self, SamplingRule, SamplingStatisticsDocument, SamplingTargetDocument};
-use crate::sampling::matcher::Pattern;
+use crate::sampling::matcher::{Attr, Attributes, Conjunction};
 use crate::sampling::reservoir::{MAX_CAPACITY, Reservoir};
 use crate::sampling::{SamplingDecision, SamplingRequest, random};
 
@@ -130,32 +130,11 @@ fn clamp_u32(v: i64) -> u32 {
 pub(super) struct CentralRule {
     name: Arc<str>,
     priority: i64,
-    service_name: Pattern,
-    service_type: Pattern,
-    host: Pattern,
-    http_method: Pattern,
-    url_path: Pattern,
-    resource_arn: Pattern,
+    patterns: Conjunction,
     state: Arc<RuleState>,
 }
 
 impl CentralRule {
-    /// Whether the rule applies (Go `CentralizedRule.AppliesTo`): every attribute the request has
-    /// matches; an attribute it lacks matches anything. The resource ARN is the exception: a rule
-    /// for a specific ARN applies only to requests that carry a matching one — without it the
-    /// SDKs ignore such rules altogether.
-    #[inline]
-    fn applies_to(&self, r: &SamplingRequest<'_>) -> bool {
-        let m = |p: &Pattern, attr: Option<&str>| attr.is_none_or(|a| p.matches(a));
-        m(&self.host, r.host)
-            && m(&self.url_path, r.url_path)
-            && m(&self.http_method, r.method)
-            && m(&self.service_name, r.service_name)
-            && m(&self.service_type, r.service_type)
-            && (self.resource_arn.is_any()
-                || r.resource_arn.is_some_and(|a| self.resource_arn.matches(a)))
-    }
-
     #[inline]
     fn decide(&self, now: u64) -> SamplingDecision {
         if self.state.sample(now) {
@@ -267,12 +246,18 @@ impl Manifest {
         Ok(CentralRule {
             name: name.into(),
             priority,
-            service_name: Pattern::new(&service_name),
-            service_type: Pattern::new(&service_type),
-            host: Pattern::new(&host),
-            http_method: Pattern::new(&http_method),
-            url_path: Pattern::new(&url_path),
-            resource_arn: Pattern::new(&resource_arn),
+            // As Go `CentralizedRule.AppliesTo`: every attribute the request has must match, one
+            // it lacks matches anything. The resource ARN is the exception: a rule for a
+            // specific ARN applies only to requests that carry a matching one (without it the
+            // SDKs ignore such rules altogether).
+            patterns: Conjunction::new([
+                (Attr::Host, host.as_str(), false),
+                (Attr::UrlPath, url_path.as_str(), false),
+                (Attr::Method, http_method.as_str(), false),
+                (Attr::ServiceName, service_name.as_str(), false),
+                (Attr::ServiceType, service_type.as_str(), false),
+                (Attr::ResourceArn, resource_arn.as_str(), true),
+            ]),
             state,
         })
     }
@@ -301,9 +286,18 @@ impl Manifest {
         request: &SamplingRequest<'_>,
         now: u64,
     ) -> Option<SamplingDecision> {
-        self.iter()
-            .find(|r| r.applies_to(request))
-            .map(|r| r.decide(now))
+        let attributes = Attributes::all(request);
+        // Plain loops: the iterator adapters were not fully inlined (see `Conjunction::matches`).
+        for rule in &self.rules {
+            if rule.patterns.matches(&attributes) {
+                return Some(rule.decide(now));
+            }
+        }
+        let default = self.default.as_ref()?;
+        default
+            .patterns
+            .matches(&attributes)
+            .then(|| default.decide(now))
     }
 
     /// Statistics of the rules whose report is due, counters reset.
