@@ -1,0 +1,325 @@
+//! The interceptor.
+
+use std::fmt;
+use std::sync::Arc;
+
+use aws_runtime::user_agent::UserAgentInterceptor;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::{
+    DisableInterceptor, Intercept, dyn_dispatch_hint,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::Headers;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_types::region::Region;
+use xray_core::header::HEADER_NAME;
+use xray_core::model::Namespace;
+use xray_core::{Recorder, TraceHeader, context};
+
+use crate::outcome::Outcome;
+use crate::params;
+use crate::state::CallState;
+
+/// Traces every call of an AWS SDK for Rust client as an `aws` subsegment and propagates the
+/// trace in the `X-Amzn-Trace-Id` header.
+///
+/// Register it on any service client's config builder: `.interceptor(XrayInterceptor::new())`,
+/// or with [`XrayConfigExt::with_xray`](crate::XrayConfigExt::with_xray) or
+/// [`instrumented_client!`](crate::instrumented_client). See the [crate docs](crate) for what is
+/// recorded and when.
+///
+/// The interceptor holds no per-call state (that lives in each call's `ConfigBag`), so one
+/// instance, or clones of it, serve every concurrent call. Cloning is cheap.
+///
+/// # Examples
+///
+/// ```
+/// use xray_aws_sdk::XrayInterceptor;
+///
+/// # fn config(sdk_config: &aws_types::SdkConfig) {
+/// let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+///     .interceptor(XrayInterceptor::new())
+///     .build();
+/// let client = aws_sdk_dynamodb::Client::from_conf(config);
+/// # }
+/// ```
+#[derive(Clone, Default)]
+pub struct XrayInterceptor {
+    recorder: Option<Recorder>,
+    account_id: Option<Arc<str>>,
+}
+
+impl XrayInterceptor {
+    /// Creates the interceptor. Subsegments go to the recorder of the current segment; the
+    /// context-missing strategy is the global recorder's (see [`XrayInterceptor::recorder`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses `recorder`'s context-missing strategy (`AWS_XRAY_CONTEXT_MISSING`) when a call is made
+    /// with no current segment, instead of the global recorder's.
+    ///
+    /// Subsegments always belong to the recorder of the segment they are created under.
+    #[must_use]
+    pub fn recorder(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Records `account_id` in the `aws` block of every subsegment (as the Java SDK's interceptor
+    /// does when given one).
+    #[must_use]
+    pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
+        self.account_id = Some(Arc::from(account_id.into()));
+        self
+    }
+
+    fn context_missing(&self, what: &str) {
+        let recorder = self.recorder.as_ref().unwrap_or_else(|| Recorder::global());
+        if recorder.is_enabled() {
+            recorder.context_missing(what);
+        }
+    }
+}
+
+impl fmt::Debug for XrayInterceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XrayInterceptor")
+            .field("recorder", &self.recorder.as_ref().map(|_| "custom"))
+            .field("account_id", &self.account_id)
+            .finish()
+    }
+}
+
+/// X-Ray's own API calls, made by samplers and daemons, are never traced (as in the official
+/// SDKs): tracing them would trace the tracer.
+fn is_xray_plumbing(meta: &Metadata) -> bool {
+    meta.service() == "XRay"
+        && matches!(
+            meta.name(),
+            "GetSamplingRules" | "GetSamplingTargets" | "PutTraceSegments" | "PutTelemetryRecords"
+        )
+}
+
+/// Presigning runs the operation up to signing and sends nothing. The SDK's presigning plugin
+/// disables the user-agent interceptor for it, which is the only marker visible outside the
+/// service crates.
+fn is_presigning(cfg: &ConfigBag) -> bool {
+    cfg.load::<DisableInterceptor<UserAgentInterceptor>>()
+        .is_some()
+}
+
+fn skip(meta: &Metadata, cfg: &ConfigBag) -> bool {
+    is_xray_plumbing(meta) || is_presigning(cfg)
+}
+
+/// Sets `X-Amzn-Trace-Id` to `ours`, keeping the extra keys (`Lineage`, ...) of a header already
+/// there (the SDK's recursion-detection interceptor copies `_X_AMZN_TRACE_ID` inside Lambda).
+fn inject(headers: &mut Headers, ours: &TraceHeader) {
+    let existing = headers
+        .get(HEADER_NAME)
+        .and_then(|v| TraceHeader::parse(v).ok());
+    let value = match existing {
+        Some(existing) if existing.extra().next().is_some() => {
+            merge_extra(ours.clone(), &existing).to_string()
+        }
+        _ => ours.to_string(),
+    };
+    if let Err(err) = headers.try_insert(HEADER_NAME, value) {
+        tracing::debug!(target: "xray", error = %err, "could not set the X-Amzn-Trace-Id header");
+    }
+}
+
+fn merge_extra(mut ours: TraceHeader, existing: &TraceHeader) -> TraceHeader {
+    for (key, value) in existing.extra() {
+        let present = ours.extra().any(|(k, _)| k.eq_ignore_ascii_case(key));
+        if !present {
+            // `with_extra` refuses what does not fit; keep what we have then.
+            if let Ok(merged) = ours.clone().with_extra(key, value) {
+                ours = merged;
+            }
+        }
+    }
+    ours
+}
+
+/// # When the hooks run
+///
+/// ### `read_before_serialization`
+/// **When:** once per call, right after the SDK has applied the client's and the operation's
+/// configuration, before the input is serialized. (Not `read_before_execution`: for a client
+/// interceptor that hook runs before the operation's runtime plugin has put the operation
+/// `Metadata` in the bag, so the service and operation are not known yet.) **Does:** with no
+/// current entity, applies the context-missing strategy and stops; with an unsampled one,
+/// nothing (the header is added per attempt); with a sampled one, begins the subsegment
+/// (`namespace: aws`, `operation`, `region`, whitelisted input members) and stores it in the
+/// call's `ConfigBag`.
+///
+/// ### `modify_before_signing`
+/// **When:** once per attempt. **Does:** sets `X-Amzn-Trace-Id` (Root, Parent = the
+/// subsegment, `Sampled=1`; or the current entity's `Sampled=0` header when unsampled), keeping
+/// extra keys already present. SigV4 does not sign this header.
+///
+/// ### `read_after_execution`
+/// **When:** once per call, after the last attempt, on success or failure. **Does:** records the
+/// response, request ids, retries, whitelisted output members, flags and cause, and ends the
+/// subsegment.
+///
+/// Every hook returns `Ok(())`: an error from a hook would fail the application's call.
+#[dyn_dispatch_hint]
+impl Intercept for XrayInterceptor {
+    fn name(&self) -> &'static str {
+        "XrayInterceptor"
+    }
+
+    fn read_before_serialization(
+        &self,
+        ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(entity) = context::current() else {
+            if let Some(meta) = cfg.load::<Metadata>().filter(|meta| !skip(meta, cfg)) {
+                self.context_missing(meta.service());
+            }
+            return Ok(());
+        };
+        if !entity.is_sampled() {
+            return Ok(());
+        }
+        let Some(meta) = cfg.load::<Metadata>() else {
+            return Ok(());
+        };
+        // A second X-Ray interceptor on the same client must not trace the call twice.
+        if skip(meta, cfg) || cfg.load::<CallState>().is_some() {
+            return Ok(());
+        }
+        let subsegment = entity.begin_subsegment(meta.service());
+        let region = cfg.load::<Region>();
+        let params = params::service(meta.service());
+        subsegment.update(|d| {
+            d.set_namespace(Namespace::Aws);
+            let aws = d.aws_mut();
+            aws.operation = Some(meta.name().to_owned());
+            aws.region = region.map(|r| r.as_ref().to_owned());
+            aws.account_id = self.account_id.as_deref().map(str::to_owned);
+            if let Some(service) = params {
+                (service.request)(meta.name(), ctx.input(), aws);
+            }
+        });
+        let header = subsegment.trace_header();
+        cfg.interceptor_state().store_put(CallState {
+            subsegment: Some(subsegment),
+            header,
+        });
+        Ok(())
+    }
+
+    fn modify_before_signing(
+        &self,
+        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(state) = cfg.load::<CallState>() {
+            if let Some(header) = &state.header {
+                inject(ctx.request_mut().headers_mut(), header);
+            }
+            return Ok(());
+        }
+        let Some(entity) = context::current() else {
+            return Ok(());
+        };
+        if entity.is_sampled() {
+            // Sampled but no state: this call is not ours to trace (X-Ray's own, or presigned).
+            return Ok(());
+        }
+        if cfg.load::<Metadata>().is_some_and(|meta| skip(meta, cfg)) {
+            return Ok(());
+        }
+        if let Some(header) = entity.trace_header() {
+            inject(ctx.request_mut().headers_mut(), &header);
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        ctx: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(subsegment) = cfg
+            .get_mut_from_interceptor_state::<CallState>()
+            .and_then(|state| state.subsegment.take())
+        else {
+            return Ok(());
+        };
+        let operation = cfg.load::<Metadata>().map(Metadata::name).unwrap_or("");
+        let outcome = Outcome {
+            response: ctx.response(),
+            result: ctx.output_or_error(),
+            attempts: cfg.load::<RequestAttempts>().map(RequestAttempts::attempts),
+            operation,
+            params: cfg
+                .load::<Metadata>()
+                .and_then(|meta| params::service(meta.service())),
+        };
+        subsegment.update(|d| outcome.record(d));
+        subsegment.end();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_clone_send_sync_static() {
+        fn check<T: Clone + Send + Sync + 'static>() {}
+        check::<XrayInterceptor>();
+    }
+
+    #[test]
+    fn merges_extra_keys_of_an_existing_header() {
+        let ours: TraceHeader =
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+                .parse()
+                .unwrap();
+        let mut headers = Headers::new();
+        headers.insert(
+            HEADER_NAME,
+            "Root=1-11111111-222222222222222222222222;Parent=1111111111111111;Sampled=0;Lineage=a87bd80c:1",
+        );
+        inject(&mut headers, &ours);
+        assert_eq!(
+            headers.get(HEADER_NAME),
+            Some(
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1"
+            )
+        );
+
+        // An unparsable header is replaced.
+        headers.insert(HEADER_NAME, "garbage");
+        inject(&mut headers, &ours);
+        assert_eq!(headers.get(HEADER_NAME), Some(ours.to_string().as_str()));
+    }
+
+    #[test]
+    fn xray_plumbing_is_recognised() {
+        assert!(is_xray_plumbing(&Metadata::new("GetSamplingRules", "XRay")));
+        assert!(is_xray_plumbing(&Metadata::new("PutTraceSegments", "XRay")));
+        assert!(!is_xray_plumbing(&Metadata::new(
+            "GetTraceSummaries",
+            "XRay"
+        )));
+        assert!(!is_xray_plumbing(&Metadata::new("GetItem", "DynamoDB")));
+    }
+}
