@@ -221,7 +221,7 @@ fn main() {
     }
     let mut cases: Vec<Case<'_>> = bodies
         .iter()
-        .map(|(name, body)| Case::batched(*name, |n| body(n)))
+        .map(|(name, body)| Case::batched(*name, body))
         .collect();
     let results = measure(&mut cases, 15);
     println!("{}", table("xray-core sampling decision", &results, 0));

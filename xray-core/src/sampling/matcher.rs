@@ -183,6 +183,7 @@ impl<'a> Text<'a> {
 
 /// The request attributes rules can look at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "centralized-sampling"), allow(dead_code))]
 pub(crate) enum Attr {
     Host,
     Method,

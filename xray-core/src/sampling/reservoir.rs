@@ -58,6 +58,7 @@ impl Reservoir {
 
     /// Borrows this second's one request (centralized rules without a valid quota).
     #[inline]
+    #[cfg_attr(not(feature = "centralized-sampling"), allow(dead_code))]
     pub(crate) fn borrow(&self, now_secs: u64) -> bool {
         let epoch = epoch_of(now_secs);
         self.update(|cur| {
