@@ -178,22 +178,25 @@ impl Store {
         report
     }
 
-    /// Drops the least recently updated finished trace, or failing that the least recently
-    /// updated one, never `keep`.
+    /// Drops the least recently updated traces, finished ones first, never `keep`. It frees a
+    /// tenth of the limit at once, so a receiver at its limit sorts once per that many new
+    /// traces instead of scanning every trace on every insert.
     fn evict(&mut self, keep: TraceId) -> u64 {
-        let victim = self
+        let target = self.config.max_traces - self.config.max_traces / 10;
+        let excess = self.traces.len().saturating_sub(target).max(1);
+        let mut candidates: Vec<(bool, Instant, TraceId)> = self
             .traces
             .iter()
             .filter(|(id, _)| **id != keep)
-            .min_by_key(|(_, s)| (s.finished.is_none(), s.last_update))
-            .map(|(id, _)| *id);
-        match victim {
-            Some(id) => {
-                self.traces.remove(&id);
-                1
-            }
-            None => 0,
+            .map(|(id, s)| (s.finished.is_none(), s.last_update, *id))
+            .collect();
+        candidates.sort_unstable_by_key(|(open, updated, _)| (*open, *updated));
+        let mut evicted = 0;
+        for (_, _, id) in candidates.into_iter().take(excess) {
+            self.traces.remove(&id);
+            evicted += 1;
         }
+        evicted
     }
 
     /// Marks as finished the traces that are complete and quiet, or quiet for so long that
@@ -661,6 +664,32 @@ mod tests {
         }
         assert_eq!(evicted, 2);
         assert_eq!(store.traces().len(), 2);
+    }
+
+    #[test]
+    fn eviction_frees_a_tenth_oldest_finished_first() {
+        let t0 = Instant::now();
+        let mut store = Store::new(StoreConfig {
+            max_traces: 100,
+            ..config()
+        });
+        let id = |i: u32| TraceId::from_parts(i, [7; 12]);
+        for i in 0..100u32 {
+            let mut d = doc("svc", 1, 1.0, Some(2.0));
+            d.trace_id = Some(id(i));
+            store.insert(d, t0 + Duration::from_millis(u64::from(i)));
+        }
+        // The oldest 50 have been quiet long enough to finish; the newest 50 stay open.
+        let finished = store.sweep(t0 + Duration::from_millis(149));
+        assert_eq!(finished.len(), 50);
+        let mut d = doc("svc", 1, 1.0, Some(2.0));
+        d.trace_id = Some(id(1000));
+        assert_eq!(store.insert(d, t0 + Duration::from_secs(1)).evicted, 11);
+        assert_eq!(store.counts(), (39, 51));
+        // The oldest finished went first; every open trace and the newcomer stayed.
+        assert!(store.trace(id(0)).is_none() && store.trace(id(10)).is_none());
+        assert!(store.trace(id(11)).is_some() && store.trace(id(50)).is_some());
+        assert!(store.trace(id(1000)).is_some());
     }
 
     #[test]
