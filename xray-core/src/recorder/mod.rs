@@ -22,6 +22,10 @@
 //! | [`local_sampling_only`](RecorderBuilder::local_sampling_only) | — | off |
 //! | [`streaming_threshold`](RecorderBuilder::streaming_threshold) | — | 20 subsegments |
 //! | [`origin`](RecorderBuilder::origin), [`service_version`](RecorderBuilder::service_version) | — | none |
+//! | [`plugin`](RecorderBuilder::plugin), [`plugin_timeout`](RecorderBuilder::plugin_timeout) | see [`crate::plugins`] | none; 300 ms |
+//!
+//! In AWS Lambda (`LAMBDA_TASK_ROOT` or `AWS_LAMBDA_FUNCTION_NAME` set) sampling is local only
+//! unless a sampler is given, and plugins are not probed; see [`crate::lambda`].
 
 mod env;
 mod error;
@@ -472,9 +476,10 @@ pub struct RecorderBuilder {
     service_version: Option<String>,
     aws: Aws,
     env: EnvMode,
+    plugins: crate::plugins::PluginSet,
 }
 
-type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 enum EnvMode {
     Process,
@@ -505,6 +510,18 @@ impl Default for RecorderBuilder {
                 ..Aws::default()
             },
             env: EnvMode::Process,
+            plugins: crate::plugins::PluginSet::default(),
+        }
+    }
+}
+
+impl EnvMode {
+    /// The variables as plugins and the Lambda detection read them.
+    fn lookup(&self) -> EnvLookup {
+        match self {
+            EnvMode::Process => Arc::new(|k: &str| std::env::var(k).ok()),
+            EnvMode::Ignore => Arc::new(|_: &str| None),
+            EnvMode::Custom(f) => Arc::clone(f),
         }
     }
 }
@@ -608,23 +625,42 @@ impl RecorderBuilder {
         self
     }
 
-    /// Ignores the `AWS_XRAY_*` environment variables (for tests).
+    /// Adds a plugin that finds where the service runs (EC2, ECS, Elastic Beanstalk, EKS) and
+    /// adds it to every segment as `origin` and `aws` fields. Plugins probe once, in parallel,
+    /// when the recorder is built; see [`crate::plugins`].
+    pub fn plugin(mut self, plugin: impl crate::plugins::Plugin) -> Self {
+        self.plugins.push(Box::new(plugin));
+        self
+    }
+
+    /// How long the plugins may probe, all together (default 300 ms). [`build`](Self::build)
+    /// waits at most about this long for them.
+    pub fn plugin_timeout(mut self, timeout: Duration) -> Self {
+        self.plugins.set_timeout(timeout);
+        self
+    }
+
+    /// Ignores the environment: the `AWS_XRAY_*` variables, and the ones plugins and the Lambda
+    /// detection read (for tests).
     pub fn ignore_env(mut self) -> Self {
         self.env = EnvMode::Ignore;
         self
     }
 
-    /// Reads configuration variables through `lookup` instead of the process environment (for
-    /// tests).
+    /// Reads configuration variables — `AWS_XRAY_*`, and the ones plugins and the Lambda
+    /// detection read — through `lookup` instead of the process environment (for tests).
     pub fn env_lookup(
         mut self,
         lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     ) -> Self {
-        self.env = EnvMode::Custom(Box::new(lookup));
+        self.env = EnvMode::Custom(Arc::new(lookup));
         self
     }
 
     /// Builds the recorder.
+    ///
+    /// With [plugins](Self::plugin) registered, this probes where the service runs and waits for
+    /// the answers, at most about the [plugin timeout](Self::plugin_timeout) (300 ms).
     ///
     /// # Errors
     ///
@@ -633,7 +669,7 @@ impl RecorderBuilder {
     /// `AWS_XRAY_SDK_DISABLED`), or naming the option when `max_datagram_bytes` is below 1,000
     /// or above 64,000, or naming the file, rule and field when the
     /// [`sampling_rules_file`](Self::sampling_rules_file) cannot be read or is invalid.
-    pub fn build(self) -> Result<Recorder, ConfigError> {
+    pub fn build(mut self) -> Result<Recorder, ConfigError> {
         let env = match &self.env {
             EnvMode::Process => env::read(&|k: &str| std::env::var(k).ok())?,
             EnvMode::Ignore => env::EnvSettings::default(),
@@ -650,6 +686,16 @@ impl RecorderBuilder {
         }
         let daemon = env.daemon.or(self.daemon).unwrap_or_default();
         let enabled = env.enabled.unwrap_or(self.enabled);
+        let lookup = self.env.lookup();
+        let plugins = std::mem::take(&mut self.plugins);
+        if enabled && crate::lambda::detected(&*lookup) {
+            crate::lambda::signal_initialized();
+            if self.sampler.is_none() {
+                self.sampling.set_local_only();
+            }
+        } else if enabled {
+            plugins.apply(lookup, &mut self.origin, &mut self.aws);
+        }
         let emitter: Box<dyn Emitter> = match self.emitter {
             Some(e) => e,
             None if enabled => Box::new(UdpEmitter::new(&daemon)),
