@@ -12,6 +12,10 @@ pub(crate) struct Pattern {
     /// (`Glob`), lower-cased, so matching lower-cases only the text.
     lower: Box<[u8]>,
     kind: Kind,
+    /// The first and last characters of ASCII patterns when they are literals (lower-cased, 0
+    /// when not): most rules fail on them, before any dispatch.
+    first: u8,
+    last: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,10 +57,25 @@ impl Pattern {
         } else {
             (Kind::Glob, source)
         };
+        let literal = |b: Option<&u8>| match b {
+            Some(b'*' | b'?') | None => 0,
+            Some(b) => b.to_ascii_lowercase(),
+        };
+        let ascii = !matches!(kind, Kind::Any | Kind::Unicode);
         Self {
             source: source.into(),
             lower: lit.to_ascii_lowercase().into_bytes().into(),
             kind,
+            first: if ascii {
+                literal(source.as_bytes().first())
+            } else {
+                0
+            },
+            last: if ascii {
+                literal(source.as_bytes().last())
+            } else {
+                0
+            },
         }
     }
 
@@ -83,6 +102,13 @@ impl Pattern {
     #[inline(always)]
     fn matches_text(&self, text: Text<'_>) -> bool {
         let (t, lit) = (text.s.as_bytes(), &*self.lower);
+        if text.ascii {
+            let differs =
+                |lit: u8, b: Option<&u8>| lit != 0 && b.map(u8::to_ascii_lowercase) != Some(lit);
+            if differs(self.first, t.first()) || differs(self.last, t.last()) {
+                return false;
+            }
+        }
         match self.kind {
             Kind::Any => true,
             // Non-ASCII text may case-fold into ASCII (the Kelvin sign is a `k`): let the general
