@@ -112,6 +112,28 @@ impl TraceNode {
         self.document.http.as_ref()?.response.as_ref()?.status
     }
 
+    /// The HTTP request method, if recorded.
+    pub fn http_method(&self) -> Option<&str> {
+        self.document
+            .http
+            .as_ref()?
+            .request
+            .as_ref()?
+            .method
+            .as_deref()
+    }
+
+    /// The HTTP request URL (scheme, host and path), if recorded.
+    pub fn http_url(&self) -> Option<&str> {
+        self.document
+            .http
+            .as_ref()?
+            .request
+            .as_ref()?
+            .url
+            .as_deref()
+    }
+
     /// The annotations.
     pub fn annotations(&self) -> &BTreeMap<String, AnnotationValue> {
         &self.document.annotations
@@ -331,7 +353,6 @@ impl Serialize for Trace {
 impl Serialize for TraceNode {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = &self.document;
-        let request = d.http.as_ref().and_then(|h| h.request.as_ref());
         let mut st = s.serialize_struct("TraceNode", 20)?;
         st.serialize_field("id", &d.id)?;
         st.serialize_field("name", &d.name)?;
@@ -351,8 +372,8 @@ impl Serialize for TraceNode {
         st.serialize_field("error", &d.error)?;
         st.serialize_field("fault", &d.fault)?;
         st.serialize_field("throttle", &d.throttle)?;
-        st.serialize_field("http_method", &request.and_then(|r| r.method.as_ref()))?;
-        st.serialize_field("http_url", &request.and_then(|r| r.url.as_ref()))?;
+        st.serialize_field("http_method", &self.http_method())?;
+        st.serialize_field("http_url", &self.http_url())?;
         st.serialize_field("http_status", &self.http_status())?;
         st.serialize_field(
             "aws_operation",
