@@ -146,7 +146,7 @@ async fn subsegments_arriving_before_their_parents_are_reattached() {
             ids.independent("b", ids.b, ids.a, 0.02, 0.05),
         ],
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(eventually(|| rx.trace(ids.trace).is_some_and(|t| t.entity_count() == 2)).await);
     let partial = rx.trace(ids.trace).unwrap();
     assert!(partial.roots().is_empty());
     assert_eq!(
