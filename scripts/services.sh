@@ -89,8 +89,11 @@ start_mariadb() {
     --socket="$data/sock" --pid-file="$data/pid" --skip-log-bin >"$data/log" 2>&1 &
   _xray_pids+=($!)
   _xray_wait_port "$port" MariaDB || return 1
+  # mariadb-install-db creates an anonymous ''@localhost user, which wins over 'xray'@'%' for
+  # clients on 127.0.0.1 (it resolves to localhost); so xray gets a localhost account too.
   mariadb --no-defaults -h 127.0.0.1 -P "$port" -u root -e \
-    "CREATE DATABASE xray_test; CREATE USER 'xray'@'%' IDENTIFIED BY 'xray-test-password'; GRANT ALL ON xray_test.* TO 'xray'@'%';" \
+    "CREATE DATABASE xray_test; CREATE USER 'xray'@'%' IDENTIFIED BY 'xray-test-password'; GRANT ALL ON xray_test.* TO 'xray'@'%';
+     CREATE USER 'xray'@'localhost' IDENTIFIED BY 'xray-test-password'; GRANT ALL ON xray_test.* TO 'xray'@'localhost';" \
     || return 1
   export MYSQL_URL="mysql://xray:xray-test-password@127.0.0.1:$port/xray_test"
   _xray_log "MariaDB on 127.0.0.1:$port (MYSQL_URL exported)"
