@@ -14,7 +14,10 @@ struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -24,11 +27,16 @@ impl Write for Capture {
 
 impl Capture {
     fn lines(&self, endpoint: &str, needle: &str) -> Vec<String> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .filter(|l| l.contains(endpoint) && l.contains(needle))
-            .map(str::to_owned)
-            .collect()
+        String::from_utf8_lossy(
+            &self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .lines()
+        .filter(|l| l.contains(endpoint) && l.contains(needle))
+        .map(str::to_owned)
+        .collect()
     }
 }
 
