@@ -1,7 +1,6 @@
 //! The UDP receiver: a background task that plays the X-Ray daemon and a handle to query it.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,227 +13,20 @@ use xray_core::TraceId;
 use xray_core::daemon::DaemonAddress;
 use xray_core::model::DocumentKind;
 
-use crate::datagram::{self, DEFAULT_MAX_DATAGRAM_BYTES, Rejection};
+mod builder;
+mod events;
+
+pub use self::builder::ReceiverBuilder;
+pub use self::events::{Event, Subscription, WaitTimeout};
+use crate::datagram;
 use crate::graph::ServiceGraph;
 use crate::stats::ReceiverStats;
-use crate::store::{Store, StoreConfig};
+use crate::store::Store;
 use crate::trace::Trace;
 
-/// Asked of the kernel so bursts are not dropped before the task reads them (Linux caps it at
-/// `net.core.rmem_max`).
-const RECV_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 /// The largest UDP payload there is; the read buffer never needs to be bigger.
 const MAX_UDP_PAYLOAD: usize = 65_536;
 const LOG_EVERY: Duration = Duration::from_secs(10);
-
-/// Something that happened in the receiver, delivered to every [`Subscription`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Event {
-    /// A trace finished: it is complete and no document arrived for the quiet period, or it
-    /// stayed incomplete for the incomplete timeout. A trace reopened by a late document
-    /// finishes (and is delivered) again.
-    TraceFinished(Trace),
-    /// A datagram was rejected.
-    Rejected(Rejection),
-}
-
-/// A stream of [`Event`]s, made by [`LocalReceiver::subscribe`].
-///
-/// Events that arrive while the subscriber is too far behind (more than the event capacity,
-/// 1024) are skipped and counted in [`missed`](Self::missed).
-#[derive(Debug)]
-pub struct Subscription {
-    events: broadcast::Receiver<Event>,
-    missed: u64,
-}
-
-impl Subscription {
-    /// Waits for the next event; `None` once the receiver is gone.
-    pub async fn recv(&mut self) -> Option<Event> {
-        loop {
-            match self.events.recv().await {
-                Ok(event) => return Some(event),
-                Err(broadcast::error::RecvError::Lagged(n)) => self.missed += n,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    }
-
-    /// Takes the next event if one is already waiting.
-    pub fn try_recv(&mut self) -> Option<Event> {
-        loop {
-            match self.events.try_recv() {
-                Ok(event) => return Some(event),
-                Err(broadcast::error::TryRecvError::Lagged(n)) => self.missed += n,
-                Err(_) => return None,
-            }
-        }
-    }
-
-    /// Events skipped because this subscriber fell behind.
-    pub fn missed(&self) -> u64 {
-        self.missed
-    }
-}
-
-/// The error of [`LocalReceiver::wait_for_traces`] and [`LocalReceiver::wait_until`]: the
-/// condition did not hold in time.
-#[derive(Debug, Clone)]
-pub struct WaitTimeout {
-    timeout: Duration,
-    finished: usize,
-    open: usize,
-}
-
-impl WaitTimeout {
-    /// The finished traces when the wait gave up.
-    pub fn finished_traces(&self) -> usize {
-        self.finished
-    }
-
-    /// The traces still waiting for documents when the wait gave up.
-    pub fn open_traces(&self) -> usize {
-        self.open
-    }
-}
-
-impl fmt::Display for WaitTimeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "gave up waiting for traces after {:?}: {} finished, {} still open",
-            self.timeout, self.finished, self.open
-        )
-    }
-}
-
-impl std::error::Error for WaitTimeout {}
-
-/// Configures a [`LocalReceiver`]. Made by [`LocalReceiver::builder`].
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct ReceiverBuilder {
-    store: StoreConfig,
-    max_datagram_bytes: usize,
-}
-
-impl Default for ReceiverBuilder {
-    fn default() -> Self {
-        Self {
-            store: StoreConfig {
-                quiet_period: Duration::from_millis(500),
-                incomplete_timeout: Duration::from_secs(5),
-                max_traces: 10_000,
-                max_entities_per_trace: 10_000,
-            },
-            max_datagram_bytes: DEFAULT_MAX_DATAGRAM_BYTES,
-        }
-    }
-}
-
-impl ReceiverBuilder {
-    /// How long a complete trace must go without new documents before it is finished (default
-    /// 500 ms). Complete means every entity has ended and every parent and upstream caller it
-    /// names has arrived; the quiet period leaves time for late segments of other services.
-    pub fn quiet_period(mut self, quiet: Duration) -> Self {
-        self.store.quiet_period = quiet;
-        self
-    }
-
-    /// How long an incomplete trace may go without new documents before it is finished anyway
-    /// (default 5 s): for subsegments whose parent never comes (a Lambda function's segment,
-    /// which Lambda records) or a segment whose caller sends elsewhere.
-    pub fn incomplete_timeout(mut self, timeout: Duration) -> Self {
-        self.store.incomplete_timeout = timeout;
-        self
-    }
-
-    /// The most traces kept (default 10,000); beyond it the least recently updated finished
-    /// trace is forgotten.
-    pub fn max_traces(mut self, max: usize) -> Self {
-        self.store.max_traces = max.max(1);
-        self
-    }
-
-    /// The most entities kept per trace (default 10,000); more are dropped and counted.
-    pub fn max_entities_per_trace(mut self, max: usize) -> Self {
-        self.store.max_entities_per_trace = max.max(1);
-        self
-    }
-
-    /// The largest datagram accepted (default 65,536 bytes, the daemon's buffer); larger ones
-    /// are rejected as [`RejectKind::Oversized`](crate::RejectKind::Oversized).
-    pub fn max_datagram_bytes(mut self, max: usize) -> Self {
-        self.max_datagram_bytes = max;
-        self
-    }
-
-    /// Binds the UDP socket and starts the receiver task on the current tokio runtime.
-    ///
-    /// `addr` may resolve to several addresses; the first that binds is used. Use port 0 for
-    /// an ephemeral port and [`LocalReceiver::local_addr`] to learn it.
-    ///
-    /// # Errors
-    ///
-    /// The I/O error of resolving or binding the address (for example, the port is taken by a
-    /// running X-Ray daemon).
-    ///
-    /// # Panics
-    ///
-    /// When called outside a tokio runtime (the receiver task needs one).
-    pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<LocalReceiver> {
-        let mut last_error = None;
-        for candidate in tokio::net::lookup_host(addr).await? {
-            match bind_std(candidate) {
-                Ok(socket) => return self.start(UdpSocket::from_std(socket)?),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the address resolved to nothing",
-            )
-        }))
-    }
-
-    fn start(self, socket: UdpSocket) -> io::Result<LocalReceiver> {
-        let local_addr = socket.local_addr()?;
-        let tick = (self.store.quiet_period / 4)
-            .clamp(Duration::from_millis(10), Duration::from_millis(250));
-        let (finished_version, _) = watch::channel(0u64);
-        let (events, _) = broadcast::channel(1024);
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                store: Store::new(self.store),
-                stats: ReceiverStats::default(),
-                logs: HashMap::new(),
-            }),
-            finished_version,
-            events,
-            max_datagram_bytes: self.max_datagram_bytes,
-        });
-        let task = tokio::spawn(run(socket, Arc::clone(&shared), tick));
-        tracing::debug!(target: "xray", address = %local_addr, "local X-Ray receiver listening");
-        Ok(LocalReceiver {
-            shared,
-            local_addr,
-            task,
-        })
-    }
-}
-
-fn bind_std(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    if let Err(e) = socket.set_recv_buffer_size(RECV_BUFFER_BYTES) {
-        tracing::debug!(target: "xray", error = %e, "could not enlarge the UDP receive buffer");
-    }
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    Ok(socket.into())
-}
 
 /// A local stand-in for the X-Ray daemon: receives segment documents over UDP, assembles them
 /// into [`Trace`]s and builds the [`ServiceGraph`].

@@ -1,15 +1,17 @@
 //! The service graph, built the way X-Ray builds its service map.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
 
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
-use xray_core::model::Namespace;
 
+mod build;
+mod stats;
+
+use self::build::GraphBuilder;
+pub use self::stats::CallStats;
 use crate::render::{self, Style};
-use crate::trace::{Trace, TraceNode, millis};
+use crate::trace::Trace;
 
 /// What a [`GraphNode`] stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -55,136 +57,6 @@ impl NodeKind {
 impl fmt::Display for NodeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Request statistics of a node or an edge.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CallStats {
-    errors: u64,
-    faults: u64,
-    throttles: u64,
-    failed: u64,
-    /// Microseconds, one per request.
-    durations: Vec<u64>,
-}
-
-impl CallStats {
-    fn add(&mut self, node: &TraceNode) -> bool {
-        let Some(d) = node.duration() else {
-            return false;
-        };
-        self.durations
-            .push(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-        self.errors += u64::from(node.error());
-        self.faults += u64::from(node.fault());
-        self.throttles += u64::from(node.throttle());
-        self.failed += u64::from(node.error() || node.fault());
-        true
-    }
-
-    fn merge(&mut self, other: &CallStats) {
-        self.errors += other.errors;
-        self.faults += other.faults;
-        self.throttles += other.throttles;
-        self.failed += other.failed;
-        self.durations.extend_from_slice(&other.durations);
-    }
-
-    /// The number of requests.
-    pub fn requests(&self) -> u64 {
-        self.durations.len() as u64
-    }
-
-    /// Requests with neither `error` nor `fault`.
-    pub fn ok(&self) -> u64 {
-        self.requests() - self.failed
-    }
-
-    /// Requests with the `error` flag (4xx, 429 included).
-    pub fn errors(&self) -> u64 {
-        self.errors
-    }
-
-    /// Requests with the `fault` flag (5xx, exceptions).
-    pub fn faults(&self) -> u64 {
-        self.faults
-    }
-
-    /// Requests with the `throttle` flag (429, AWS throttling).
-    pub fn throttles(&self) -> u64 {
-        self.throttles
-    }
-
-    fn rate(&self, n: u64) -> f64 {
-        if self.durations.is_empty() {
-            0.0
-        } else {
-            n as f64 / self.durations.len() as f64
-        }
-    }
-
-    /// `errors / requests`, from 0 to 1 (0 without requests).
-    pub fn error_rate(&self) -> f64 {
-        self.rate(self.errors)
-    }
-
-    /// `faults / requests`, from 0 to 1 (0 without requests).
-    pub fn fault_rate(&self) -> f64 {
-        self.rate(self.faults)
-    }
-
-    /// `throttles / requests`, from 0 to 1 (0 without requests).
-    pub fn throttle_rate(&self) -> f64 {
-        self.rate(self.throttles)
-    }
-
-    /// The average latency, unless there were no requests.
-    pub fn avg(&self) -> Option<Duration> {
-        if self.durations.is_empty() {
-            return None;
-        }
-        let sum: u128 = self.durations.iter().map(|&d| u128::from(d)).sum();
-        let avg = sum / self.durations.len() as u128;
-        Some(Duration::from_micros(
-            u64::try_from(avg).unwrap_or(u64::MAX),
-        ))
-    }
-
-    /// The 95th-percentile latency (nearest rank), unless there were no requests.
-    pub fn p95(&self) -> Option<Duration> {
-        self.percentile(95)
-    }
-
-    /// The `p`th-percentile latency by the nearest-rank method (`p` from 1 to 100), unless
-    /// there were no requests.
-    pub fn percentile(&self, p: u8) -> Option<Duration> {
-        if self.durations.is_empty() {
-            return None;
-        }
-        let mut sorted = self.durations.clone();
-        sorted.sort_unstable();
-        let n = sorted.len();
-        let rank = (usize::from(p.clamp(1, 100)) * n).div_ceil(100);
-        let micros = sorted[rank.clamp(1, n) - 1];
-        Some(Duration::from_micros(micros))
-    }
-}
-
-impl Serialize for CallStats {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("CallStats", 10)?;
-        st.serialize_field("requests", &self.requests())?;
-        st.serialize_field("ok", &self.ok())?;
-        st.serialize_field("errors", &self.errors)?;
-        st.serialize_field("faults", &self.faults)?;
-        st.serialize_field("throttles", &self.throttles)?;
-        st.serialize_field("error_rate", &self.error_rate())?;
-        st.serialize_field("fault_rate", &self.fault_rate())?;
-        st.serialize_field("throttle_rate", &self.throttle_rate())?;
-        st.serialize_field("avg_ms", &self.avg().map(millis))?;
-        st.serialize_field("p95_ms", &self.p95().map(millis))?;
-        st.end()
     }
 }
 
@@ -427,141 +299,11 @@ impl Serialize for ServiceGraph {
     }
 }
 
-const CLIENT: &str = "client";
-
-#[derive(Default)]
-struct GraphBuilder {
-    nodes: BTreeMap<String, GraphNode>,
-    edges: BTreeMap<(String, String), CallStats>,
-    unattributed: u64,
-}
-
-impl GraphBuilder {
-    /// `service`: the node id of the segment this entity belongs to; `in_call`: an ancestor
-    /// below that segment is already a downstream call; `called`: this segment is the callee
-    /// of its parent subsegment, whose edge is already counted.
-    fn walk(&mut self, node: &TraceNode, service: Option<&str>, in_call: bool, called: bool) {
-        if node.is_segment() {
-            let id = self.service_node(node);
-            if let Some(n) = self.nodes.get_mut(&id) {
-                n.stats.add(node);
-            }
-            if !called && node.duration().is_some() {
-                let from = match service {
-                    Some(caller) => caller.to_owned(),
-                    None => self.client(),
-                };
-                self.edge(from, id.clone(), node);
-            }
-            for child in node.children() {
-                self.walk(child, Some(&id), false, false);
-            }
-            return;
-        }
-        let is_call = matches!(node.namespace(), Some(Namespace::Aws | Namespace::Remote));
-        if is_call && !in_call {
-            match service {
-                None => self.unattributed += 1,
-                Some(caller) if node.duration().is_some() => {
-                    let to = match node.children().iter().find(|c| c.is_segment()) {
-                        Some(callee) => self.service_node(callee),
-                        None => self.inferred_node(node),
-                    };
-                    self.edge(caller.to_owned(), to, node);
-                }
-                Some(_) => {}
-            }
-            for child in node.children() {
-                self.walk(child, service, true, child.is_segment());
-            }
-            return;
-        }
-        for child in node.children() {
-            self.walk(child, service, in_call, false);
-        }
-    }
-
-    fn client(&mut self) -> String {
-        self.nodes
-            .entry(CLIENT.to_owned())
-            .or_insert_with(|| GraphNode {
-                id: CLIENT.to_owned(),
-                name: CLIENT.to_owned(),
-                kind: NodeKind::Client,
-                node_type: Some(CLIENT.to_owned()),
-                stats: CallStats::default(),
-            });
-        CLIENT.to_owned()
-    }
-
-    /// The node of a segment's service (its statistics are added when the walk reaches the
-    /// segment itself, so a callee met first through its caller counts once).
-    fn service_node(&mut self, segment: &TraceNode) -> String {
-        let origin = segment.document().origin.clone();
-        let id = match &origin {
-            Some(o) => format!("service:{}[{o}]", segment.name()),
-            None => format!("service:{}", segment.name()),
-        };
-        self.nodes.entry(id.clone()).or_insert_with(|| GraphNode {
-            id: id.clone(),
-            name: segment.name().to_owned(),
-            kind: NodeKind::Service,
-            node_type: origin,
-            stats: CallStats::default(),
-        });
-        id
-    }
-
-    fn inferred_node(&mut self, call: &TraceNode) -> String {
-        let doc = call.document();
-        let (kind, node_type) = match call.namespace() {
-            Some(Namespace::Aws) => (NodeKind::Aws, format!("AWS::{}", call.name())),
-            _ if doc.sql.is_some() => (NodeKind::Database, "Database::SQL".to_owned()),
-            _ if doc.http.is_some() => (NodeKind::Http, "remote".to_owned()),
-            _ => (NodeKind::Remote, "remote".to_owned()),
-        };
-        let id = format!("{}:{}", kind.as_str(), call.name());
-        let node = self.nodes.entry(id.clone()).or_insert_with(|| GraphNode {
-            id: id.clone(),
-            name: call.name().to_owned(),
-            kind,
-            node_type: Some(node_type),
-            stats: CallStats::default(),
-        });
-        node.stats.add(call);
-        id
-    }
-
-    fn edge(&mut self, from: String, to: String, data: &TraceNode) {
-        self.edges.entry((from, to)).or_default().add(data);
-    }
-
-    fn finish(mut self, traces: usize) -> ServiceGraph {
-        let mut edges = Vec::with_capacity(self.edges.len());
-        for ((from, to), stats) in self.edges {
-            if from == CLIENT
-                && let Some(client) = self.nodes.get_mut(CLIENT)
-            {
-                client.stats.merge(&stats);
-            }
-            edges.push(GraphEdge { from, to, stats });
-        }
-        let mut nodes: Vec<GraphNode> = self.nodes.into_values().collect();
-        nodes.sort_by(|a, b| (a.kind, &a.name, &a.id).cmp(&(b.kind, &b.name, &b.id)));
-        let position = |id: &str| nodes.iter().position(|n| n.id == id).unwrap_or(usize::MAX);
-        edges.sort_by_key(|e| (position(&e.from), position(&e.to)));
-        ServiceGraph {
-            nodes,
-            edges,
-            traces,
-            unattributed: self.unattributed,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use xray_core::model::{Document, DocumentKind, Timestamp};
+    use std::time::Duration;
+
+    use xray_core::model::{Document, DocumentKind, Namespace, Timestamp};
     use xray_core::{SegmentId, TraceId};
 
     use super::*;
@@ -582,19 +324,6 @@ mod tests {
         let mut d = doc(name, start_ms, end_ms);
         d.namespace = Some(ns);
         d
-    }
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let mut s = CallStats::default();
-        assert_eq!((s.avg(), s.p95(), s.error_rate()), (None, None, 0.0));
-        s.durations = (1..=20).map(|ms| ms * 1000).collect();
-        assert_eq!(s.p95(), Some(Duration::from_millis(19)));
-        assert_eq!(s.percentile(100), Some(Duration::from_millis(20)));
-        assert_eq!(s.percentile(50), Some(Duration::from_millis(10)));
-        assert_eq!(s.avg(), Some(Duration::from_micros(10_500)));
-        s.durations = vec![7000];
-        assert_eq!(s.p95(), Some(Duration::from_millis(7)));
     }
 
     #[test]
