@@ -6,6 +6,7 @@
 //! curl localhost:3000/hello
 //! curl localhost:3000/status/503
 //! curl localhost:3000/chain      # calls /hello through the traced client: one trace, two segments
+//! curl 'localhost:3000/db?name=alice'   # a SQLite query through the traced pool
 //! ```
 //!
 //! Segments go to `AWS_XRAY_DAEMON_ADDRESS` (default `127.0.0.1:2000`): an X-Ray daemon, the
@@ -43,6 +44,8 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn Error + Send + Sync>> {
     let recorder = server::recorder_from_env()?;
     Recorder::set_global_default(recorder.clone())?;
+    // The SQLite database of GET /db, created and seeded before serving.
+    examples::db::init().await?;
 
     let listener = TcpListener::bind(server::listen_addr_from_env()?).await?;
     let addr = listener.local_addr()?;

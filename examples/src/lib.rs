@@ -1,7 +1,9 @@
 //! Shared code of the examples, so that tests and other examples can run them in-process.
 //!
 //! - [`server`]: the example service of `cargo run -p examples --example server`.
+//! - [`db`]: its `GET /db` route, a query through a SQLite pool traced by `xray-sqlx`.
 
 #![deny(missing_docs)]
 
+pub mod db;
 pub mod server;

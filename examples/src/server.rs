@@ -9,6 +9,7 @@
 //! | `GET /hello` | `200 Hello, world!`, and annotates the segment (`greeting`) |
 //! | `GET /status/{code}` | that status (200–599) |
 //! | `GET /chain` | calls this server's own `/hello` through the instrumented client |
+//! | `GET /db?name=alice` | looks the name up in a SQLite database through a traced pool (see [`crate::db`]) |
 //!
 //! Every segment also gets the route template as the `route` annotation.
 //!
@@ -106,6 +107,7 @@ pub fn router(state: AppState, recorder: Option<Recorder>) -> Router {
         .route("/hello", get(hello))
         .route("/status/{code}", get(status))
         .route("/chain", get(chain))
+        .route("/db", get(crate::db::handler))
         .with_state(state)
         .layer(xray)
 }
