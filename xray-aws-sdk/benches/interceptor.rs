@@ -6,22 +6,33 @@
 //! measured in interleaved rounds in one process:
 //!
 //! - baseline: the client without the interceptor (inside an X-Ray context, like the others);
-//! - sampled: with the interceptor, under a sampled segment (subsegment, parameters, header);
-//! - unsampled: with the interceptor, under an unsampled segment (header only).
+//! - sampled: with the interceptor (`.with_xray()`), under a sampled segment (subsegment,
+//!   parameters, header);
+//! - unsampled: the same, under an unsampled segment (header only);
+//! - unsampled, registered with `.interceptor(..)` instead (the SDK then checks before every
+//!   hook call whether the interceptor was disabled).
 //!
-//! Emission is excluded, as it happens when the segment ends: each batch of sampled calls runs
-//! under its own segment, and those segments are ended (serialized, sent to a discarding
-//! emitter) after the measurements. Targets: ≤ 5% added time sampled, ≤ 1% unsampled.
+//! Every case makes its calls in groups of ten under a fresh segment, as a request handler would;
+//! only the calls are timed. Emission is excluded, as it happens when the segment ends (outside
+//! the clock; a discarding emitter). Targets: ≤ 5% added time sampled, ≤ 1% unsampled.
+//!
+//! For figures that machine noise cannot move, count instructions per call with callgrind: run
+//! one case alone with `XRAY_BENCH_CASE=baseline|sampled|unsampled|unsampled-interceptor` and
+//! `XRAY_BENCH_ITERS=N` under `valgrind --tool=callgrind`, for two values of N, and divide the
+//! difference of the totals by the difference of N.
 
-use std::cell::RefCell;
+use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedInterceptor};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_http_client::test_util::infallible_client_fn;
-use bench_support::{Case, black_box, measure, table};
+use bench_support::{Measurement, black_box, table};
 use xray_aws_sdk::XrayInterceptor;
 use xray_core::emit::{Datagram, EmitError, Emitter};
-use xray_core::{Recorder, Segment, XrayFutureExt};
+use xray_core::{Recorder, XrayFutureExt};
+
+/// Calls per segment, as in a request that makes a few AWS calls.
+const PER_SEGMENT: u64 = 10;
 
 const BODY: &str = r#"{"Item":{"id":{"S":"order-1"},"total":{"N":"42"}},"ConsumedCapacity":{"TableName":"orders","CapacityUnits":0.5}}"#;
 
@@ -35,7 +46,18 @@ impl Emitter for Discard {
     }
 }
 
-fn client(traced: bool) -> aws_sdk_dynamodb::Client {
+/// How the client is built.
+#[derive(Clone, Copy)]
+enum Tracing {
+    Off,
+    /// `.with_xray()`: a permanent interceptor.
+    WithXray,
+    /// `.interceptor(XrayInterceptor::new())`: the SDK checks before each hook call whether it was
+    /// disabled.
+    Interceptor,
+}
+
+fn client(tracing: Tracing) -> aws_sdk_dynamodb::Client {
     let http = infallible_client_fn(|_request| {
         http::Response::builder()
             .status(200)
@@ -50,8 +72,13 @@ fn client(traced: bool) -> aws_sdk_dynamodb::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("AKIDBENCH", "secret", None, None, "bench"))
         .http_client(http);
-    if traced {
-        config = config.interceptor(XrayInterceptor::new());
+    match tracing {
+        Tracing::Off => {}
+        // What `.with_xray()` and `instrumented_client!` do (this bench needs no feature).
+        Tracing::WithXray => {
+            config.push_interceptor(SharedInterceptor::permanent(XrayInterceptor::new()));
+        }
+        Tracing::Interceptor => config = config.interceptor(XrayInterceptor::new()),
     }
     aws_sdk_dynamodb::Client::from_conf(config.build())
 }
@@ -80,12 +107,29 @@ fn main() {
         .ignore_env()
         .build()
         .expect("recorder");
-    let plain = client(false);
-    let traced = client(true);
+    let plain = client(Tracing::Off);
+    let traced = client(Tracing::WithXray);
+    let checked = client(Tracing::Interceptor);
     let unsampled = recorder.segment("bench-unsampled").sampled(false).begin();
-    let finished: RefCell<Vec<Segment>> = RefCell::new(Vec::new());
 
-    let run = |client: &aws_sdk_dynamodb::Client, entity: xray_core::Entity, iters: u64| {
+    // One case alone, for instruction counts under callgrind (see the top of this file).
+    if let Ok(case) = std::env::var("XRAY_BENCH_CASE") {
+        let iters = std::env::var("XRAY_BENCH_ITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000);
+        let (client, segment) = match case.as_str() {
+            "baseline" => (&plain, None),
+            "sampled" => (&traced, Some(recorder.begin_segment("bench-sampled"))),
+            "unsampled" => (&traced, None),
+            "unsampled-interceptor" => (&checked, None),
+            other => panic!(
+                "XRAY_BENCH_CASE={other}: expected baseline, sampled, unsampled or unsampled-interceptor"
+            ),
+        };
+        let entity = segment
+            .as_ref()
+            .map_or_else(|| unsampled.entity().clone(), |s| s.entity().clone());
         rt.block_on(
             async {
                 for _ in 0..iters {
@@ -94,48 +138,91 @@ fn main() {
             }
             .in_entity(entity),
         );
-    };
+        println!("{case}: {iters} calls");
+        // Never ended: emission is not part of what is measured.
+        std::mem::forget(segment);
+        return;
+    }
 
-    let mut cases = [
-        Case::batched("GetItem, no interceptor (baseline)", |iters| {
-            run(&plain, unsampled.entity().clone(), iters);
-        }),
-        Case::batched("GetItem, interceptor, sampled segment", |iters| {
-            let segment = recorder.begin_segment("bench-sampled");
-            run(&traced, segment.entity().clone(), iters);
-            // Ended after the measurements: emission is not the interceptor's cost.
-            finished.borrow_mut().push(segment);
-        }),
-        Case::batched("GetItem, interceptor, unsampled segment", |iters| {
-            run(&traced, unsampled.entity().clone(), iters);
-        }),
+    // Each case runs its calls in groups of `PER_SEGMENT`, each group under a fresh segment
+    // (sampled, or not), as a request handler would. Only the calls are timed: beginning the
+    // segment, and ending it (serialization and emission of a sampled one), happen outside the
+    // clock.
+    let timed = |client: &aws_sdk_dynamodb::Client, sampled: bool, calls: u64| -> Duration {
+        let mut total = Duration::ZERO;
+        for _ in 0..calls.div_ceil(PER_SEGMENT) {
+            let segment = recorder.segment("bench").sampled(sampled).begin();
+            let entity = segment.entity().clone();
+            let start = Instant::now();
+            rt.block_on(
+                async {
+                    for _ in 0..PER_SEGMENT {
+                        get_item(client).await;
+                    }
+                }
+                .in_entity(entity),
+            );
+            total += start.elapsed();
+            segment.end();
+        }
+        total
+    };
+    let cases: [(&str, &aws_sdk_dynamodb::Client, bool); 4] = [
+        ("GetItem, no interceptor (baseline)", &plain, false),
+        ("GetItem, with_xray(), sampled segment", &traced, true),
+        ("GetItem, with_xray(), unsampled segment", &traced, false),
+        (
+            "GetItem, .interceptor(..), unsampled segment",
+            &checked,
+            false,
+        ),
     ];
-    let results = measure(&mut cases, 21);
-    drop(cases);
+    // About 50 ms of calls per case and round; rounds interleaved so that noise from the rest of
+    // the machine hits every case alike.
+    let per_call = timed(&plain, false, 200).as_secs_f64() / 200.0;
+    let calls = ((0.05 / per_call) as u64).clamp(PER_SEGMENT, 100_000);
+    let rounds = 31;
+    let mut samples = vec![Vec::with_capacity(rounds); cases.len()];
+    for _ in 0..rounds {
+        for (i, (_, client, sampled)) in cases.iter().enumerate() {
+            let elapsed = timed(client, *sampled, calls);
+            samples[i].push(
+                elapsed.as_nanos() as f64 / calls.div_ceil(PER_SEGMENT) as f64 / PER_SEGMENT as f64,
+            );
+        }
+    }
+    let results: Vec<Measurement> = cases
+        .iter()
+        .zip(samples)
+        .map(|((name, _, _), mut s)| {
+            s.sort_by(f64::total_cmp);
+            Measurement {
+                name: (*name).to_owned(),
+                median_ns: s[s.len() / 2],
+                min_ns: s[0],
+                max_ns: s[s.len() - 1],
+            }
+        })
+        .collect();
 
     println!(
         "{}",
         table(
-            "xray-aws-sdk: replayed DynamoDB GetItem (infallible_client_fn, no network)",
+            &format!(
+                "xray-aws-sdk: replayed DynamoDB GetItem (infallible_client_fn, no network), {rounds} rounds of {calls} calls, {PER_SEGMENT} calls per segment"
+            ),
             &results,
             0
         )
     );
-    let base = results[0].median_ns;
-    for (r, target) in results[1..].iter().zip([5.0, 1.0]) {
-        let added = (r.median_ns / base - 1.0) * 100.0;
+    let base = &results[0];
+    for (r, target) in results[1..].iter().zip([5.0, 1.0, 1.0]) {
         println!(
-            "  {:<44} added {:>7.0} ns/call = {:>+6.2}% (target <= {target}%)",
+            "  {:<46} added {:>6.0} ns/call = {:>+6.2}% of the median, {:>+6.2}% of the fastest round (target <= {target}%)",
             r.name,
-            r.median_ns - base,
-            added
+            r.median_ns - base.median_ns,
+            (r.median_ns / base.median_ns - 1.0) * 100.0,
+            (r.min_ns / base.min_ns - 1.0) * 100.0,
         );
     }
-
-    let segments = finished.into_inner();
-    let count = segments.len();
-    for segment in segments {
-        segment.end();
-    }
-    println!("  ({count} sampled segments ended after measuring)");
 }

@@ -21,7 +21,13 @@
 /// # }
 /// ```
 pub trait XrayConfigExt: Sized {
-    /// Adds [`XrayInterceptor::new()`](crate::XrayInterceptor::new).
+    /// Adds [`XrayInterceptor::new()`](crate::XrayInterceptor::new) as a *permanent* interceptor.
+    ///
+    /// Permanent, like the SDK's own built-in interceptors: the SDK then skips the config-bag
+    /// lookup it otherwise makes before every hook call to see whether the interceptor was
+    /// disabled for the operation. The flip side: it cannot be switched off with
+    /// `disable_interceptor::<XrayInterceptor>` (debug builds of the SDK assert that nobody
+    /// tries). Register it with `.interceptor(XrayInterceptor::new())` when you need that.
     #[must_use]
     fn with_xray(self) -> Self;
 }
@@ -33,8 +39,11 @@ macro_rules! impl_config_ext {
             #[cfg(feature = $feature)]
             #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
             impl XrayConfigExt for $krate::config::Builder {
-                fn with_xray(self) -> Self {
-                    self.interceptor($crate::XrayInterceptor::new())
+                fn with_xray(mut self) -> Self {
+                    self.push_interceptor($krate::config::SharedInterceptor::permanent(
+                        $crate::XrayInterceptor::new(),
+                    ));
+                    self
                 }
             }
         )*
@@ -53,10 +62,12 @@ impl_config_ext! {
 /// Builds a client of any AWS SDK for Rust service crate from an `SdkConfig`, with the X-Ray
 /// interceptor added.
 ///
-/// `instrumented_client!(aws_sdk_kinesis, &sdk_config)` expands to
-/// `aws_sdk_kinesis::Client::from_conf(aws_sdk_kinesis::config::Builder::from(&sdk_config)
-/// .interceptor(XrayInterceptor::new()).build())`. It needs no feature of this crate: parameter
-/// capture still requires the service's feature, everything else works for every service.
+/// `instrumented_client!(aws_sdk_kinesis, &sdk_config)` builds
+/// `aws_sdk_kinesis::config::Builder::from(&sdk_config)`, pushes
+/// `SharedInterceptor::permanent(XrayInterceptor::new())` (permanent for the reason given in
+/// [`XrayConfigExt::with_xray`]) and returns `aws_sdk_kinesis::Client::from_conf(..)`. It needs
+/// no feature of this crate: parameter capture still requires the service's feature, everything
+/// else works for every service.
 ///
 /// # Examples
 ///
@@ -67,11 +78,11 @@ impl_config_ext! {
 /// ```
 #[macro_export]
 macro_rules! instrumented_client {
-    ($krate:ident, $sdk_config:expr $(,)?) => {
-        $krate::Client::from_conf(
-            $krate::config::Builder::from($sdk_config)
-                .interceptor($crate::XrayInterceptor::new())
-                .build(),
-        )
-    };
+    ($krate:ident, $sdk_config:expr $(,)?) => {{
+        let mut builder = $krate::config::Builder::from($sdk_config);
+        builder.push_interceptor($krate::config::SharedInterceptor::permanent(
+            $crate::XrayInterceptor::new(),
+        ));
+        $krate::Client::from_conf(builder.build())
+    }};
 }

@@ -18,7 +18,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::Headers;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::region::Region;
-use xray_core::header::HEADER_NAME;
+use xray_core::header::{HEADER_NAME, Sampled};
 use xray_core::model::Namespace;
 use xray_core::{Recorder, TraceHeader, context};
 
@@ -119,21 +119,62 @@ fn skip(meta: &Metadata, cfg: &ConfigBag) -> bool {
     is_xray_plumbing(meta) || is_presigning(cfg)
 }
 
-/// Sets `X-Amzn-Trace-Id` to `ours`, keeping the extra keys (`Lineage`, ...) of a header already
-/// there (the SDK's recursion-detection interceptor copies `_X_AMZN_TRACE_ID` inside Lambda).
-fn inject(headers: &mut Headers, ours: &TraceHeader) {
-    let existing = headers
-        .get(HEADER_NAME)
-        .and_then(|v| TraceHeader::parse(v).ok());
-    let value = match existing {
-        Some(existing) if existing.extra().next().is_some() => {
-            merge_extra(ours.clone(), &existing).to_string()
+/// Sets `X-Amzn-Trace-Id` to `ours` (pre-formatted as `value`), keeping the extra keys
+/// (`Lineage`, ...) of a header already there (the SDK's recursion-detection interceptor copies
+/// `_X_AMZN_TRACE_ID` inside Lambda).
+fn inject(headers: &mut Headers, ours: &TraceHeader, value: String) {
+    // Insert first and look at what was replaced: the common case has no header yet, and this
+    // spares a lookup on every attempt.
+    let previous = match headers
+        .try_insert(const { http::HeaderName::from_static(HEADER_NAME) }, value)
+    {
+        Ok(previous) => previous,
+        Err(err) => {
+            tracing::debug!(target: "xray", error = %err, "could not set the X-Amzn-Trace-Id header");
+            return;
         }
-        _ => ours.to_string(),
     };
-    if let Err(err) = headers.try_insert(HEADER_NAME, value) {
-        tracing::debug!(target: "xray", error = %err, "could not set the X-Amzn-Trace-Id header");
+    let Some(existing) = previous.and_then(|v| TraceHeader::parse(&v).ok()) else {
+        return;
+    };
+    if existing.extra().next().is_some() {
+        let merged = header_value(&merge_extra(ours.clone(), &existing));
+        let _ = headers.try_insert(const { http::HeaderName::from_static(HEADER_NAME) }, merged);
     }
+}
+
+/// `header.to_string()` without the formatting machinery: this runs on every attempt of every
+/// call, sampled or not.
+fn header_value(header: &TraceHeader) -> String {
+    // The exact length: a `String` with spare capacity costs one more allocation when it turns
+    // into the header value's `Bytes`.
+    let extra: usize = header.extra().map(|(k, v)| 2 + k.len() + v.len()).sum();
+    let len = 5
+        + xray_core::TRACE_ID_LEN
+        + header.parent().map_or(0, |_| 8 + xray_core::SEGMENT_ID_LEN)
+        + header.sampled().map_or(0, |_| 10)
+        + extra;
+    let mut out = String::with_capacity(len);
+    out.push_str("Root=");
+    out.push_str(std::str::from_utf8(&header.root().encode()).unwrap_or_default());
+    if let Some(parent) = header.parent() {
+        out.push_str(";Parent=");
+        out.push_str(std::str::from_utf8(&parent.encode()).unwrap_or_default());
+    }
+    match header.sampled() {
+        None => {}
+        Some(Sampled::Yes) => out.push_str(";Sampled=1"),
+        Some(Sampled::No) => out.push_str(";Sampled=0"),
+        Some(Sampled::Requested) => out.push_str(";Sampled=?"),
+        Some(_) => return header.to_string(),
+    }
+    for (key, value) in header.extra() {
+        out.push(';');
+        out.push_str(key);
+        out.push('=');
+        out.push_str(value);
+    }
+    out
 }
 
 fn merge_extra(mut ours: TraceHeader, existing: &TraceHeader) -> TraceHeader {
@@ -161,10 +202,13 @@ fn merge_extra(mut ours: TraceHeader, existing: &TraceHeader) -> TraceHeader {
 /// (`namespace: aws`, `operation`, `region`, whitelisted input members) and stores it in the
 /// call's `ConfigBag`.
 ///
-/// ### `modify_before_signing`
-/// **When:** once per attempt. **Does:** sets `X-Amzn-Trace-Id` (Root, Parent = the
-/// subsegment, `Sampled=1`; or the current entity's `Sampled=0` header when unsampled), keeping
-/// extra keys already present. SigV4 does not sign this header.
+/// ### `modify_before_transmit`
+/// **When:** once per attempt, after signing. **Does:** sets `X-Amzn-Trace-Id` (Root, Parent =
+/// the subsegment, `Sampled=1`; or the current entity's `Sampled=0` header when unsampled),
+/// keeping the extra keys of a header already present (the SDK's recursion-detection
+/// interceptor sets one before signing inside Lambda). SigV4 does not sign this header, so
+/// setting it after signing changes no signature — and spares the signer a header to
+/// canonicalize on every attempt.
 ///
 /// ### `read_after_execution`
 /// **When:** once per call, after the last attempt, on success or failure. **Does:** records the
@@ -193,11 +237,14 @@ impl Intercept for XrayInterceptor {
         if !entity.is_sampled() {
             return Ok(());
         }
+        // A second X-Ray interceptor on the same client must not trace the call twice.
+        if cfg.interceptor_state().load::<CallState>().is_some() {
+            return Ok(());
+        }
         let Some(meta) = cfg.load::<Metadata>() else {
             return Ok(());
         };
-        // A second X-Ray interceptor on the same client must not trace the call twice.
-        if skip(meta, cfg) || cfg.load::<CallState>().is_some() {
+        if skip(meta, cfg) {
             return Ok(());
         }
         let subsegment = entity.begin_subsegment(meta.service());
@@ -213,7 +260,10 @@ impl Intercept for XrayInterceptor {
                 (service.request)(meta.name(), ctx.input(), aws);
             }
         });
-        let header = subsegment.trace_header();
+        let header = subsegment.trace_header().map(|h| {
+            let value = header_value(&h);
+            (h, value)
+        });
         cfg.interceptor_state().store_put(CallState {
             subsegment: Some(subsegment),
             header,
@@ -221,30 +271,38 @@ impl Intercept for XrayInterceptor {
         Ok(())
     }
 
-    fn modify_before_signing(
+    fn modify_before_transmit(
         &self,
         ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(state) = cfg.load::<CallState>() {
-            if let Some(header) = &state.header {
-                inject(ctx.request_mut().headers_mut(), header);
-            }
-            return Ok(());
-        }
+        // The current entity first: with none, or an unsampled one, there is no state to look
+        // for (bag lookups that miss walk every layer).
         let Some(entity) = context::current() else {
             return Ok(());
         };
         if entity.is_sampled() {
-            // Sampled but no state: this call is not ours to trace (X-Ray's own, or presigned).
+            // No state: not ours to trace (X-Ray's own call, a presigned request, or another
+            // X-Ray interceptor on this client already traced it).
+            if let Some((header, value)) = cfg
+                .interceptor_state()
+                .load::<CallState>()
+                .and_then(|state| state.header.as_ref())
+            {
+                inject(ctx.request_mut().headers_mut(), header, value.clone());
+            }
             return Ok(());
         }
-        if cfg.load::<Metadata>().is_some_and(|meta| skip(meta, cfg)) {
+        // Signed already: a signature in the query string means a presigned request. (X-Ray's
+        // own calls are not looked for here: carrying `Sampled=0` does them no harm, and a
+        // lookup on every unsampled attempt would.)
+        if ctx.request().uri().contains("X-Amz-Signature=") {
             return Ok(());
         }
         if let Some(header) = entity.trace_header() {
-            inject(ctx.request_mut().headers_mut(), &header);
+            let value = header_value(&header);
+            inject(ctx.request_mut().headers_mut(), &header, value);
         }
         Ok(())
     }
@@ -261,15 +319,13 @@ impl Intercept for XrayInterceptor {
         else {
             return Ok(());
         };
-        let operation = cfg.load::<Metadata>().map(Metadata::name).unwrap_or("");
+        let meta = cfg.load::<Metadata>();
         let outcome = Outcome {
             response: ctx.response(),
             result: ctx.output_or_error(),
             attempts: cfg.load::<RequestAttempts>().map(RequestAttempts::attempts),
-            operation,
-            params: cfg
-                .load::<Metadata>()
-                .and_then(|meta| params::service(meta.service())),
+            operation: meta.map_or("", Metadata::name),
+            params: meta.and_then(|meta| params::service(meta.service())),
         };
         subsegment.update(|d| outcome.record(d));
         subsegment.end();
@@ -298,7 +354,7 @@ mod tests {
             HEADER_NAME,
             "Root=1-11111111-222222222222222222222222;Parent=1111111111111111;Sampled=0;Lineage=a87bd80c:1",
         );
-        inject(&mut headers, &ours);
+        inject(&mut headers, &ours, header_value(&ours));
         assert_eq!(
             headers.get(HEADER_NAME),
             Some(
@@ -308,8 +364,22 @@ mod tests {
 
         // An unparsable header is replaced.
         headers.insert(HEADER_NAME, "garbage");
-        inject(&mut headers, &ours);
+        inject(&mut headers, &ours, header_value(&ours));
         assert_eq!(headers.get(HEADER_NAME), Some(ours.to_string().as_str()));
+    }
+
+    #[test]
+    fn header_value_is_the_display_form() {
+        for text in [
+            "Root=1-5759e988-bd862e3fe1be46a994272793",
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=?;Lineage=a87bd80c:1;Foo=bar",
+        ] {
+            let h: TraceHeader = text.parse().unwrap();
+            assert_eq!(header_value(&h), h.to_string());
+            assert_eq!(header_value(&h), text);
+        }
     }
 
     #[test]

@@ -23,9 +23,10 @@
 //!
 //! Every attempt's request carries `X-Amzn-Trace-Id: Root=...;Parent=<subsegment id>;Sampled=1`
 //! (plus the incoming `Lineage` and other extra keys), so an instrumented downstream (a Lambda
-//! function, an SQS consumer reading `AWSTraceHeader`) joins the trace. The header is set before
-//! signing; SigV4 does not sign it. A header already set — the SDK's recursion-detection
-//! interceptor copies `_X_AMZN_TRACE_ID` inside Lambda — is replaced, keeping its extra keys.
+//! function, an SQS consumer reading `AWSTraceHeader`) joins the trace. SigV4 does not sign this
+//! header, so it is set after signing, just before each attempt is sent. A header already set —
+//! the SDK's recursion-detection interceptor copies `_X_AMZN_TRACE_ID` inside Lambda — is
+//! replaced, keeping its extra keys.
 //!
 //! When the current segment is **not sampled**, the interceptor records nothing and only sets the
 //! header (`Root=...;Parent=...;Sampled=0`), so downstream services honour the decision. With **no

@@ -12,7 +12,6 @@
 use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
 use aws_smithy_runtime_api::client::interceptors::context::{Error, Output};
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
-use aws_types::request_id::RequestId;
 use xray_core::model::Exception;
 use xray_core::segment::EntityData;
 
@@ -54,25 +53,37 @@ impl Outcome<'_> {
 
 fn record_response(d: &mut EntityData<'_>, response: &HttpResponse) {
     d.set_http_status(response.status().as_u16());
-    let headers = response.headers();
-    let content_length = headers
-        .get("content-length")
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .or_else(|| {
-            response
-                .body()
-                .content_length()
-                .and_then(|n| i64::try_from(n).ok())
-        });
+    // One pass over the headers: looking each one up by a string name parses the name every time.
+    let (mut content_length, mut amzn_request_id, mut amz_request_id, mut id_2) =
+        (None, None, None, None);
+    for (name, value) in response.headers().iter() {
+        match name {
+            "content-length" => content_length = value.trim().parse::<i64>().ok(),
+            "x-amzn-requestid" => amzn_request_id = amzn_request_id.or(Some(value)),
+            "x-amz-request-id" => amz_request_id = amz_request_id.or(Some(value)),
+            "x-amz-id-2" => id_2 = id_2.or(Some(value)),
+            _ => {}
+        }
+    }
+    let content_length = content_length.or_else(|| {
+        response
+            .body()
+            .content_length()
+            .and_then(|n| i64::try_from(n).ok())
+    });
     if let Some(len) = content_length {
         d.http_response_mut().content_length = Some(len);
     }
     let aws = d.aws_mut();
-    if let Some(id) = headers.request_id().filter(|id| *id != UNKNOWN_REQUEST_ID) {
+    // The SDK's order (`aws_types::request_id`): `x-amzn-requestid`, then `x-amz-request-id`.
+    if let Some(id) = amzn_request_id
+        .or(amz_request_id)
+        .filter(|id| *id != UNKNOWN_REQUEST_ID)
+    {
         aws.request_id = Some(id.to_owned());
     }
-    if let Some(id2) = headers.get("x-amz-id-2") {
-        aws.id_2 = Some(id2.to_owned());
+    if let Some(id_2) = id_2 {
+        aws.id_2 = Some(id_2.to_owned());
     }
 }
 

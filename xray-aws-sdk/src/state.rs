@@ -13,8 +13,9 @@ use xray_core::{Subsegment, TraceHeader};
 pub(crate) struct CallState {
     /// Taken by `read_after_execution`, which ends it.
     pub(crate) subsegment: Option<Subsegment>,
-    /// `Root`, `Parent` = the subsegment, `Sampled=1`, and the incoming extra keys.
-    pub(crate) header: Option<TraceHeader>,
+    /// `Root`, `Parent` = the subsegment, `Sampled=1`, and the incoming extra keys; with its
+    /// header value, formatted once for all attempts.
+    pub(crate) header: Option<(TraceHeader, String)>,
 }
 
 impl Storable for CallState {
