@@ -50,8 +50,9 @@ impl<C: Clock + ?Sized> Clock for Arc<C> {
 ///
 /// A precise `SystemTime::now()` costs about as much as the rest of a sampling decision, so this
 /// clock reads the coarse monotonic clock (a few nanoseconds, millisecond resolution) and adds the
-/// wall-clock offset taken at first use. The centralized sampler's poller re-reads the offset on
-/// every poll, so a stepped wall clock is followed within one poll interval.
+/// wall-clock offset taken at first use. The offset is re-read at least once a minute (by the
+/// first reading after the minute is up, and by the centralized sampler's poller on every poll),
+/// so a stepped wall clock is followed within a minute.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -59,6 +60,9 @@ static MONO_BASE: Lazy<coarsetime::Instant> =
     Lazy::new(coarsetime::Instant::now_without_cache_update);
 /// Nanoseconds since the Unix epoch at `MONO_BASE`.
 static WALL_AT_BASE: Lazy<AtomicU64> = Lazy::new(|| AtomicU64::new(wall_at_base()));
+/// Monotonic nanoseconds (since `MONO_BASE`) after which the next reading re-reads the offset.
+static NEXT_RESYNC: AtomicU64 = AtomicU64::new(RESYNC_EVERY_NANOS);
+const RESYNC_EVERY_NANOS: u64 = 60_000_000_000;
 
 fn wall_at_base() -> u64 {
     let wall = SystemTime::now()
@@ -71,18 +75,39 @@ fn wall_at_base() -> u64 {
 
 impl SystemClock {
     /// Re-reads the wall-clock offset (called from the poller thread, never per decision).
-    #[cfg_attr(not(feature = "centralized-sampling"), allow(dead_code))]
     pub(crate) fn resync() {
         WALL_AT_BASE.store(wall_at_base(), Ordering::Relaxed);
+    }
+
+    #[cold]
+    fn resync_due(mono: u64, due: u64) {
+        // One reader wins the right to resync; the others keep the old offset for this reading.
+        if NEXT_RESYNC
+            .compare_exchange(
+                due,
+                mono + RESYNC_EVERY_NANOS,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+        {
+            Self::resync();
+        }
     }
 }
 
 impl Clock for SystemClock {
     #[inline]
     fn now(&self) -> Duration {
+        let mono = coarsetime::Instant::now_without_cache_update()
+            .duration_since(*MONO_BASE)
+            .as_nanos();
+        let due = NEXT_RESYNC.load(Ordering::Relaxed);
+        if mono >= due {
+            Self::resync_due(mono, due);
+        }
         let base = WALL_AT_BASE.load(Ordering::Relaxed);
-        let mono = coarsetime::Instant::now_without_cache_update().duration_since(*MONO_BASE);
-        Duration::from_nanos(base.saturating_add(mono.as_nanos()))
+        Duration::from_nanos(base.saturating_add(mono))
     }
 }
 
