@@ -1,8 +1,7 @@
 //! `GET /db?name=...`: a query on a SQLite database through a pool traced by [`xray_sqlx`].
 //!
 //! The database is a file in the system temp directory ([`DB_FILE`]), created and seeded with a
-//! few people at startup ([`init`]; the route seeds it on first use when the server runs
-//! in-process). The handler binds the `name` query parameter to
+//! few people at startup ([`init`]; when the server runs in-process, on the first request). The handler binds the `name` query parameter to
 //! `SELECT name, city FROM people WHERE name = $1`, so each request's segment gets one SQL
 //! subsegment named `xray-example-server.db`, with the statement text (never the name) in
 //! `sql.sanitized_query`.
@@ -26,7 +25,6 @@
 //! ```
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::RawQuery;
 use http::StatusCode;
@@ -41,37 +39,30 @@ pub const DB_FILE: &str = "xray-example-server.db";
 pub const PEOPLE: [(&str, &str); 3] = [("alice", "Lisbon"), ("bob", "Osaka"), ("carol", "Nairobi")];
 
 static POOL: OnceLock<TracedPool<Sqlite>> = OnceLock::new();
-static SEEDED: AtomicBool = AtomicBool::new(false);
 
-/// The traced pool (connections open on first use).
-pub fn pool() -> &'static TracedPool<Sqlite> {
-    POOL.get_or_init(|| {
-        let options = SqliteConnectOptions::new()
-            .filename(std::env::temp_dir().join(DB_FILE))
-            .create_if_missing(true);
-        TracedPool::new(
-            SqlitePoolOptions::new()
-                .max_connections(4)
-                .connect_lazy_with(options),
-        )
-    })
-}
-
-/// Creates and seeds the database (idempotent) and returns the traced pool.
+/// Creates and seeds the database (idempotent) on the first call, and returns the traced pool.
 ///
-/// Seeding goes through the bare pool ([`TracedPool::inner`]): it is setup, not request work,
-/// so it is not traced.
+/// Seeding goes through the bare pool: it is setup, not request work, so it is not traced. The
+/// pool is wrapped once seeded; holding a connection by then, the traced pool asks SQLite for
+/// its version right away, so even the first subsegment has `sql.database_version`.
 ///
 /// # Errors
 ///
 /// When the database file cannot be created or written.
 pub async fn init() -> Result<&'static TracedPool<Sqlite>, sqlx::Error> {
-    let pool = pool();
-    if !SEEDED.load(Ordering::Acquire) {
-        seed(pool.inner()).await?;
-        SEEDED.store(true, Ordering::Release);
+    if let Some(pool) = POOL.get() {
+        return Ok(pool);
     }
-    Ok(pool)
+    let options = SqliteConnectOptions::new()
+        .filename(std::env::temp_dir().join(DB_FILE))
+        .create_if_missing(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?;
+    seed(&pool).await?;
+    // Two first requests at once may both get here; one pool wins, the other is dropped.
+    Ok(POOL.get_or_init(|| TracedPool::new(pool)))
 }
 
 async fn seed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
