@@ -2,8 +2,10 @@
 //!
 //! - [`server`]: the example service of `cargo run -p examples --example server`.
 //! - [`db`]: its `GET /db` route, a query through a SQLite pool traced by `xray-sqlx`.
+//! - [`aws`]: its `GET /aws` route, an AWS SDK call traced by `xray-aws-sdk`.
 
 #![deny(missing_docs)]
 
+pub mod aws;
 pub mod db;
 pub mod server;

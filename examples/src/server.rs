@@ -10,6 +10,7 @@
 //! | `GET /status/{code}` | that status (200–599) |
 //! | `GET /chain` | calls this server's own `/hello` through the instrumented client |
 //! | `GET /db?name=alice` | looks the name up in a SQLite database through a traced pool (see [`crate::db`]) |
+//! | `GET /aws` | DynamoDB `ListTables` at `AWS_ENDPOINT_URL` through a traced SDK client (`503` when unset; see [`crate::aws`]) |
 //!
 //! Every segment also gets the route template as the `route` annotation.
 //!
@@ -108,6 +109,7 @@ pub fn router(state: AppState, recorder: Option<Recorder>) -> Router {
         .route("/status/{code}", get(status))
         .route("/chain", get(chain))
         .route("/db", get(crate::db::handler))
+        .route("/aws", get(crate::aws::handler))
         .with_state(state)
         .layer(xray)
 }
