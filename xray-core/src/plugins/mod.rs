@@ -296,7 +296,7 @@ fn detect_all(plugins: Vec<Box<dyn Plugin>>, probe: &Probe) -> Vec<Detected> {
     }
     for (i, still) in running.iter().enumerate() {
         if *still {
-            tracing::debug!(target: "xray", plugin = %names[i], "X-Ray plugin did not finish before its deadline; ignored");
+            tracing::debug!(target: "xray", plugin = %names[i], "X-Ray plugin did not report before its deadline (too slow, or it panicked); ignored");
         }
     }
     results.into_iter().flatten().collect()
