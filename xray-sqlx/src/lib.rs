@@ -92,13 +92,24 @@
 //!
 //! [`Recorder::global`]: xray_core::Recorder::global
 //!
+//! # Differences from a plain pool
+//!
+//! - Statements run on a traced connection or transaction take `&mut conn` / `&mut tx`, not
+//!   `&mut *conn` / `&mut *tx` as sqlx's own do: the traced types do not dereference to the
+//!   driver connection, so nothing bypasses the tracing by accident (`inner_mut` is the explicit
+//!   way around it).
+//! - `prepare`/`describe` and acquiring a connection are not statements and record nothing;
+//!   neither does the rollback sqlx runs later for a transaction dropped without `commit`.
+//! - sqlx's `Acquire` trait is not implemented: what it hands out dereferences to the driver
+//!   connection, which would not be traced.
+//!
 //! # Feature flags
 //!
 //! | Feature | Database | sqlx feature turned on |
 //! |---|---|---|
-//! | `sqlite` | [`sqlx::Sqlite`] | `sqlite` (bundled SQLite) |
-//! | `postgres` | [`sqlx::Postgres`] | `postgres` |
-//! | `mysql` | [`sqlx::MySql`] (and MariaDB) | `mysql` |
+//! | `sqlite` | `sqlx::Sqlite` | `sqlite` (bundled SQLite) |
+//! | `postgres` | `sqlx::Postgres` | `postgres` |
+//! | `mysql` | `sqlx::MySql` (and MariaDB) | `mysql` |
 //!
 //! None is on by default. This crate also turns on sqlx's `macros` feature (on by default in
 //! sqlx): it is the only switch that enables sqlx's `offline` feature consistently for every

@@ -201,6 +201,10 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     /// statements run with no current segment (default: [`Recorder::global`]).
     ///
     /// Subsegments always go to the trace of the current segment, whatever recorder began it.
+    /// Without this setting, the first statement run outside any segment makes
+    /// [`Recorder::global`] build the global recorder from the environment if the application
+    /// has not installed one yet; run startup work (migrations, seeding) through
+    /// [`TracedPool::inner`], or pass the recorder here, to keep that from happening early.
     pub fn recorder(mut self, recorder: Recorder) -> Self {
         self.recorder = Some(recorder);
         self

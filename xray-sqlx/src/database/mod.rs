@@ -11,8 +11,8 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-/// A sqlx database this crate can trace: [`Sqlite`](sqlx::Sqlite) (feature `sqlite`),
-/// [`Postgres`](sqlx::Postgres) (feature `postgres`) and [`MySql`](sqlx::MySql) (feature
+/// A sqlx database this crate can trace: `Sqlite` (feature `sqlite`),
+/// `Postgres` (feature `postgres`) and `MySql` (feature
 /// `mysql`, which covers MariaDB too).
 ///
 /// The trait is sealed: what it needs from each database (how to name the subsegment, how to ask
