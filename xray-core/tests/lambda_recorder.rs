@@ -225,6 +225,13 @@ fn unsampled_root_only_and_missing_headers_send_nothing() {
     let down = sub.trace_header().unwrap();
     assert_eq!(down.root(), pass_through.root());
     assert_eq!(down.lineage(), Some("a87bd80c:1"));
+    // Nothing made up: no Parent that was never sent, no decision downstream services must obey.
+    assert_eq!(down.parent(), None);
+    assert_eq!(down.sampled(), None);
+    assert_eq!(
+        down.to_string(),
+        "Root=1-6740d1a2-bbbbbbbbbbbbbbbbbbbbbbbb;Lineage=a87bd80c:1"
+    );
     drop(sub);
     facade.end();
 

@@ -180,13 +180,13 @@ impl Recorder {
             return Segment::new(Entity::disabled());
         }
         let (Some(parent), Some(Sampled::Yes)) = (header.parent(), header.sampled()) else {
-            let mut h = TraceHeader::new(header.root())
-                .with_parent(header.parent().unwrap_or_default())
-                .with_sampled(Sampled::No)
-                .with_extra_from(header);
-            if header.parent().is_none() {
-                h = h.with_sampled(None);
-            }
+            // Not traced: pass on what came in. Root only (Lambda's pass-through mode) stays root
+            // only, as the Java SDK does, so downstream services decide for themselves.
+            let h = TraceHeader::new(header.root()).with_extra_from(header);
+            let h = match header.parent() {
+                Some(parent) => h.with_parent(parent).with_sampled(Sampled::No),
+                None => h,
+            };
             return Segment::new(Entity::not_sampled(h));
         };
         let mut doc = Document::new("facade", parent, Timestamp::now());

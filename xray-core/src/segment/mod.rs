@@ -152,10 +152,15 @@ impl Entity {
                     None => Entity::disabled(),
                 }
             }
-            Inner::NotSampled { header } => {
-                let seed = header.parent().map_or(0, SegmentId::to_u64);
-                Entity::not_sampled(header.clone().with_parent(SegmentId::unsampled(seed)))
-            }
+            // A header without a parent (Lambda's pass-through mode) propagates the root alone.
+            Inner::NotSampled { header } => match header.parent() {
+                Some(parent) => Entity::not_sampled(
+                    header
+                        .clone()
+                        .with_parent(SegmentId::unsampled(parent.to_u64())),
+                ),
+                None => Entity::not_sampled(header.clone()),
+            },
             Inner::Disabled => Entity::disabled(),
         };
         Subsegment {
