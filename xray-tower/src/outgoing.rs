@@ -4,9 +4,10 @@ use std::fmt;
 
 use http::{HeaderMap, HeaderValue};
 use xray_core::model::Namespace;
-use xray_core::{Recorder, Subsegment, TraceHeader, context};
+use xray_core::{Recorder, Subsegment, context};
 
 use crate::failure;
+use crate::header;
 use crate::url::UrlParts;
 
 /// The name the Go SDK gives a call without a host; such a subsegment gets no `remote`
@@ -50,17 +51,17 @@ pub(crate) fn begin(
             request.url = Some(call.url.to_url());
         });
     }
-    let header = subsegment.trace_header().map(|mut header| {
+    let value = subsegment.trace_header().map(|mut trace| {
         // Keys such as `Lineage` that the caller (or the AWS SDK) already put on this request
         // win over those of the incoming request.
-        if let Some(existing) = TraceHeader::from_headers(headers)
+        if let Some(existing) = header::from_headers(headers)
             && existing.extra().next().is_some()
         {
-            header = header.with_extra_from(&existing);
+            trace = trace.with_extra_from(&existing);
         }
-        header.to_header_value()
+        header::to_header_value(&trace)
     });
-    Some((subsegment, header))
+    Some((subsegment, value))
 }
 
 /// Records the response (status, flags, length) and ends the subsegment.

@@ -30,9 +30,10 @@ impl UrlParts<'_> {
 /// Drops `user:password@` from an authority. The last `@` counts: a password may hold `@` only
 /// percent-encoded, and a host never holds one.
 pub(crate) fn strip_userinfo(authority: &str) -> &str {
-    authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host)
+    match authority.bytes().rposition(|b| b == b'@') {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    }
 }
 
 /// The host of an authority, without user info and port; IPv6 literals keep their brackets, as

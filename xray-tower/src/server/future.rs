@@ -7,12 +7,13 @@ use http::Response;
 use http::header::Entry;
 use http_body::Body;
 use pin_project_lite::pin_project;
+use xray_core::Segment;
 use xray_core::context::WithEntity;
-use xray_core::{Segment, TraceHeader};
+use xray_core::header::Sampled;
 
 use super::{OnResponse, ResponseBody, record};
 use crate::failure;
-use crate::header::TRACE_HEADER;
+use crate::header::{self, TRACE_HEADER};
 
 pin_project! {
     /// The response future of [`XrayService`](super::XrayService).
@@ -32,8 +33,8 @@ pin_project! {
 /// What the future needs once the response is there; `None` when tracing is disabled.
 pub(crate) struct State<OnRes> {
     pub(crate) segment: Segment,
-    /// `X-Amzn-Trace-Id` for the response.
-    pub(crate) response_header: Option<TraceHeader>,
+    /// The `Sampled` part of the response's `X-Amzn-Trace-Id` (see `TraceHeader::for_response`).
+    pub(crate) response_sampled: Option<Sampled>,
     /// Only for sampled requests.
     pub(crate) on_response: Option<OnRes>,
 }
@@ -76,11 +77,11 @@ where
                         hook.on_response(&response, &state.segment);
                     }
                 }
-                if let Some(header) = state.response_header {
-                    // A header the application set itself is left alone.
-                    if let Entry::Vacant(slot) = response.headers_mut().entry(TRACE_HEADER) {
-                        slot.insert(header.to_header_value());
-                    }
+                // A header the application set itself is left alone.
+                if let Some(root) = state.segment.trace_id()
+                    && let Entry::Vacant(slot) = response.headers_mut().entry(TRACE_HEADER)
+                {
+                    slot.insert(header::response_value(root, state.response_sampled));
                 }
                 let segment = state.segment;
                 Poll::Ready(Ok(

@@ -11,6 +11,7 @@ use super::future::State;
 use super::{
     FixedName, NameStrategy, OnRequest, OnResponse, ResponseBody, ResponseFuture, XrayLayer, record,
 };
+use crate::header;
 
 /// Traces each request as an X-Ray segment; the [`Service`] that [`XrayLayer`] produces.
 ///
@@ -84,7 +85,7 @@ where
             return ResponseFuture::new(inner.in_entity(Entity::disabled()), None);
         }
 
-        let incoming = TraceHeader::from_headers(request.headers());
+        let incoming = header::from_headers(request.headers());
         let host = record::host(&request);
         let tracing_name = if recorder.service_name_overridden() {
             recorder.service_name()
@@ -109,9 +110,9 @@ where
             segment.update(|d| record::record_request(d, &request, host));
             self.on_request.on_request(&request, &segment);
         }
-        let response_header = segment
+        let response_sampled = segment
             .trace_id()
-            .map(|root| TraceHeader::for_response(root, incoming.as_ref(), sampled));
+            .and_then(|root| TraceHeader::for_response(root, incoming.as_ref(), sampled).sampled());
 
         let entity = segment.entity().clone();
         request.extensions_mut().insert(entity.clone());
@@ -120,7 +121,7 @@ where
         let inner = entity.in_scope(|| self.inner.call(request));
         let state = State {
             segment,
-            response_header,
+            response_sampled,
             on_response: sampled.then(|| self.on_response.clone()),
         };
         ResponseFuture::new(inner.in_entity(entity), Some(state))
