@@ -13,7 +13,9 @@
 //!    layer's segment document — what even a perfect SDK has to pay;
 //! 3. **layer, 100%**: bare under `XrayLayer`, every request sampled and sent over UDP;
 //! 4. **layer, default sampler**: bare under `XrayLayer` with whatever
-//!    `Recorder::builder().build()` gives.
+//!    `Recorder::builder().build()` gives;
+//! 5. for the diagnosis, not a target: (3) with an emitter that discards the datagram, i.e. the
+//!    layer and the core without the system call.
 //!
 //! A child process (this binary again) is the load generator: a fixed number of keep-alive
 //! HTTP/1.1 connections, each sending requests back to back. It also drains the UDP datagrams,
@@ -22,8 +24,8 @@
 //! Targets: (3)/(1) ≥ 0.9 × (2)/(1), and (4)/(1) ≥ 0.95.
 //!
 //! `XRAY_BENCH_CONNECTIONS` (default 32), `XRAY_BENCH_SECS` (seconds per measurement, default 2)
-//! and `XRAY_BENCH_ROUNDS` (default 5) change the run; `XRAY_BENCH_ONLY=3` measures only bare and
-//! configuration 3 (for profiling).
+//! and `XRAY_BENCH_ROUNDS` (default 5) change the run; `XRAY_BENCH_ONLY=1,3` measures only the
+//! configurations listed (for profiling; the ratios are then to the first one listed).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark binary: failing loudly is fine
 
 use std::io::{BufRead, BufReader, Write};
@@ -41,7 +43,7 @@ use hyper_util::rt::TokioIo;
 use tower::util::MapRequestLayer;
 use xray_core::Recorder;
 use xray_core::daemon::DaemonAddress;
-use xray_core::emit::MemoryEmitter;
+use xray_core::emit::{Datagram, EmitError, Emitter, MemoryEmitter};
 use xray_tower::server::XrayLayer;
 
 const ROLE: &str = "XRAY_BENCH_ROLE";
@@ -59,6 +61,17 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Drops every datagram.
+#[derive(Debug)]
+struct Discard;
+
+impl Emitter for Discard {
+    fn send(&self, datagram: Datagram<'_>) -> Result<(), EmitError> {
+        std::hint::black_box(datagram.bytes());
+        Ok(())
+    }
 }
 
 fn app() -> Router {
@@ -104,6 +117,7 @@ struct Config {
     addr: SocketAddr,
     rps: Vec<f64>,
     cpu_per_request: Vec<Duration>,
+    requests: u64,
 }
 
 fn median<T: PartialOrd + Copy>(values: &[T]) -> T {
@@ -170,6 +184,13 @@ fn coordinate() {
         .build()
         .unwrap();
     let default = Recorder::builder().daemon_address(daemon).build().unwrap();
+    // For the diagnosis only: what the layer and the core cost without the system call.
+    let discarding = Recorder::builder()
+        .emitter(Discard)
+        .sample_all()
+        .ignore_env()
+        .build()
+        .unwrap();
 
     let mut configs: Vec<Config> = rt.block_on(async {
         let mut configs = Vec::new();
@@ -184,12 +205,17 @@ fn coordinate() {
                 "(4) layer, default sampler",
                 app().layer(XrayLayer::new("bench").recorder(default.clone())),
             ),
+            (
+                "(5) = (3) without the send",
+                app().layer(XrayLayer::new("bench").recorder(discarding)),
+            ),
         ] {
             configs.push(Config {
                 name,
                 addr: serve(app).await,
                 rps: Vec::new(),
                 cpu_per_request: Vec::new(),
+                requests: 0,
             });
         }
         configs
@@ -219,9 +245,10 @@ fn coordinate() {
     for c in &configs {
         run(c.addr, 0.5); // warm-up: connections, caches, the sampler's first second
     }
-    // XRAY_BENCH_ONLY=3 measures only (1) and (3), e.g. to profile one configuration.
+    // XRAY_BENCH_ONLY=1,3 measures only those configurations, e.g. under a profiler.
     if let Ok(only) = std::env::var("XRAY_BENCH_ONLY") {
-        configs.retain(|c| c.name.starts_with("(1)") || c.name.starts_with(&format!("({only})")));
+        let keep: Vec<String> = only.split(',').map(|n| format!("({})", n.trim())).collect();
+        configs.retain(|c| keep.iter().any(|k| c.name.starts_with(k.as_str())));
     }
     let n = configs.len();
     for round in 0..rounds {
@@ -229,6 +256,7 @@ fn coordinate() {
             // Rotate the order so no configuration always runs first or last.
             let c = &mut configs[(i + round) % n];
             let (count, elapsed, cpu) = run(c.addr, secs);
+            c.requests += count;
             c.rps.push(count as f64 / elapsed.as_secs_f64());
             c.cpu_per_request.push(cpu / count.max(1) as u32);
         }
@@ -240,17 +268,18 @@ fn coordinate() {
     let cpu: Vec<Duration> = configs.iter().map(|c| median(&c.cpu_per_request)).collect();
     println!();
     println!(
-        "{:<30} {:>12} {:>10} {:>14} {:>14}",
-        "configuration", "requests/s", "vs bare", "CPU/request", "bare CPU/this"
+        "{:<30} {:>12} {:>10} {:>14} {:>14} {:>10}",
+        "configuration", "requests/s", "vs bare", "CPU/request", "bare CPU/this", "requests"
     );
     for (i, c) in configs.iter().enumerate() {
         println!(
-            "{:<30} {:>12.0} {:>10.3} {:>11.2} µs {:>14.3}",
+            "{:<30} {:>12.0} {:>10.3} {:>11.2} µs {:>14.3} {:>10}",
             c.name,
             rps[i],
             rps[i] / rps[0],
             cpu[i].as_secs_f64() * 1e6,
             cpu[0].as_secs_f64() / cpu[i].as_secs_f64(),
+            c.requests,
         );
     }
     let stats = [full.emit_stats(), default.emit_stats()];
@@ -259,7 +288,7 @@ fn coordinate() {
         stats[0].sent, stats[0].dropped, stats[1].sent, stats[1].dropped
     );
 
-    if configs.len() == 4 {
+    if configs.len() >= 4 && configs[3].name.starts_with("(4)") {
         let cpu_ratio = |i: usize| cpu[0].as_secs_f64() / cpu[i].as_secs_f64();
         println!();
         for (metric, r) in [
