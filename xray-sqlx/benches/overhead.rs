@@ -5,17 +5,19 @@
 //!
 //! - plain pool, no segment — the floor;
 //! - traced pool, no current segment (context-missing strategy `IGNORE_ERROR`);
-//! - traced pool, unsampled segment current — target: indistinguishable from the floor;
+//! - plain and traced pool with an unsampled segment current — target: indistinguishable;
 //! - one sampled segment per query (begin, query, end): plain pool vs traced pool. The segment
 //!   is serialized and sent over UDP to a socket on loopback when it ends, so the traced case
 //!   pays for its subsegment's bytes too. This is the ratio the ≤ 5% target is about;
 //! - one sampled segment per 10 queries, plain vs traced (closer to a real request).
 //!
+//! With `XRAY_SQLX_BENCH_CASE=<index>` (and `XRAY_SQLX_BENCH_ITERS=<n>`) only that case runs,
+//! `n` times, for instruction counts under `valgrind --tool=callgrind`.
+//!
 //! The loopback socket is never read: UDP sends to it cost the same syscall whether or not the
 //! datagram is queued, and no drain thread competes with SQLite's worker thread for the CPU.
 
 use std::net::UdpSocket;
-
 use std::time::Instant;
 
 use bench_support::{Measurement, black_box, process_cpu_time, table};
@@ -114,7 +116,7 @@ fn main() {
     };
     let rt = &rt;
     let (plain, traced, udp, unsampled) = (&plain, &traced, &udp, &unsampled);
-    let mut cases: [Bench<'_>; 7] = [
+    let mut cases: [Bench<'_>; 8] = [
         Bench::new("plain pool, no segment", |n| {
             rt.block_on(async {
                 for _ in 0..n {
@@ -128,6 +130,18 @@ fn main() {
                     black_box(point_select(traced, id()).await);
                 }
             })
+        }),
+        Bench::new("plain pool, unsampled segment", |n| {
+            let segment = unsampled.begin_segment("bench");
+            rt.block_on(
+                async {
+                    for _ in 0..n {
+                        black_box(point_select(plain, id()).await);
+                    }
+                }
+                .in_entity(segment.entity().clone()),
+            );
+            segment.end();
         }),
         Bench::new("traced pool, unsampled segment", |n| {
             let segment = unsampled.begin_segment("bench");
@@ -196,6 +210,18 @@ fn main() {
             })
         }),
     ];
+    // For instruction counts under valgrind (stable on a busy machine): run one case a given
+    // number of times and stop. `(Ir(2N) - Ir(N)) / N` is that case's cost per query.
+    if let Ok(case) = std::env::var("XRAY_SQLX_BENCH_CASE") {
+        let case: usize = case.parse().expect("XRAY_SQLX_BENCH_CASE: a case index");
+        let iters: u64 = std::env::var("XRAY_SQLX_BENCH_ITERS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(2_000);
+        println!("running only {:?} x {iters}", cases[case].name);
+        (cases[case].run)(iters);
+        return;
+    }
     let results = measure_cpu_and_wall(&mut cases, 31);
     println!(
         "{}",
@@ -217,25 +243,25 @@ fn main() {
         let ratio = |a: usize, b: usize| r[a].median_ns / r[b].median_ns;
         println!("  ratios by {label} time (target <= 1.05 for the sampled ones):");
         println!(
-            "    traced, no current segment / plain              = {:.3}",
+            "    traced / plain, no current segment         = {:.3}",
             ratio(1, 0)
         );
         println!(
-            "    traced, unsampled / plain                       = {:.3}",
-            ratio(2, 0)
+            "    traced / plain, unsampled segment          = {:.3}",
+            ratio(3, 2)
         );
         println!(
-            "    sampled, segment per query: traced / plain      = {:.3}",
-            ratio(4, 3)
+            "    traced / plain, sampled, segment per query = {:.3}",
+            ratio(5, 4)
         );
         println!(
-            "    sampled, 10 queries per segment: traced / plain = {:.3}",
-            ratio(6, 5)
+            "    traced / plain, sampled, 10 per segment    = {:.3}",
+            ratio(7, 6)
         );
         println!(
             "    added per sampled query: {:.0} ns (1 query/segment), {:.0} ns (10 queries/segment)",
-            r[4].median_ns - r[3].median_ns,
-            r[6].median_ns - r[5].median_ns
+            r[5].median_ns - r[4].median_ns,
+            r[7].median_ns - r[6].median_ns
         );
     }
     let stats = udp.emit_stats();
