@@ -261,7 +261,7 @@ fn number(out: &mut Vec<u8>, n: &serde_json::Number) {
 fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_escape(bytes) {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
@@ -298,6 +298,33 @@ fn string(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Whether any byte is a control character, `"` or `\\`, eight bytes at a time (SQL statements and
+/// URLs are long, and this runs for every string of every document).
+#[inline]
+fn needs_escape(bytes: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // A byte of `x` is zero ⇔ the matching byte of `(x - LO) & !x & HI` has its high bit set.
+    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // Bytes below 0x20: subtracting 0x20 borrows into the high bit (for bytes < 0x80).
+        let control = x.wrapping_sub(LO * 0x20) & !x & HI;
+        if control | has_zero(x ^ (LO * u64::from(b'"'))) | has_zero(x ^ (LO * u64::from(b'\\')))
+            != 0
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 fn service(out: &mut Vec<u8>, s: &Service) {
@@ -697,6 +724,26 @@ mod tests {
         let all: String = (0u8..=0x7f).map(char::from).collect();
         let d = Document::new(all, SegmentId::from_u64(1), Timestamp::from_secs_f64(0.0));
         same(&d);
+    }
+
+    #[test]
+    fn escape_detection_agrees_with_the_byte_rule() {
+        let slow = |b: &[u8]| b.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        // Every byte value at every position of a 17-byte string (two words and a remainder).
+        for pos in 0..17 {
+            for v in 0..=255u8 {
+                let mut s = vec![b'a'; 17];
+                s[pos] = v;
+                assert_eq!(needs_escape(&s), slow(&s), "byte {v:#x} at {pos}");
+            }
+        }
+        // Neighbouring bytes must not cause false positives (borrow propagation).
+        for v in 0..=255u8 {
+            for w in 0..=255u8 {
+                let s = [v, w, v, w, v, w, v, w];
+                assert_eq!(needs_escape(&s), slow(&s), "{v:#x} {w:#x}");
+            }
+        }
     }
 
     #[test]
