@@ -15,7 +15,9 @@
 //! 4. **layer, default sampler**: bare under `XrayLayer` with whatever
 //!    `Recorder::builder().build()` gives;
 //! 5. for the diagnosis, not a target: (3) with an emitter that discards the datagram, i.e. the
-//!    layer and the core without the system call.
+//!    layer and the core without the system call;
+//! 6. for the diagnosis, not a target: the layer with a sampler that samples nothing, i.e. the
+//!    unsampled path alone.
 //!
 //! A child process (this binary again) is the load generator: a fixed number of keep-alive
 //! HTTP/1.1 connections, each sending requests back to back. It also drains the UDP datagrams,
@@ -184,6 +186,13 @@ fn coordinate() {
         .build()
         .unwrap();
     let default = Recorder::builder().daemon_address(daemon).build().unwrap();
+    // For the diagnosis only: the unsampled path alone.
+    let unsampled = Recorder::builder()
+        .emitter(Discard)
+        .sampler(xray_core::sampling::NeverSample)
+        .ignore_env()
+        .build()
+        .unwrap();
     // For the diagnosis only: what the layer and the core cost without the system call.
     let discarding = Recorder::builder()
         .emitter(Discard)
@@ -208,6 +217,10 @@ fn coordinate() {
             (
                 "(5) = (3) without the send",
                 app().layer(XrayLayer::new("bench").recorder(discarding)),
+            ),
+            (
+                "(6) layer, nothing sampled",
+                app().layer(XrayLayer::new("bench").recorder(unsampled)),
             ),
         ] {
             configs.push(Config {
@@ -242,13 +255,13 @@ fn coordinate() {
         datagram.len(),
         short_debug(default.sampler())
     );
-    for c in &configs {
-        run(c.addr, 0.5); // warm-up: connections, caches, the sampler's first second
-    }
     // XRAY_BENCH_ONLY=1,3 measures only those configurations, e.g. under a profiler.
     if let Ok(only) = std::env::var("XRAY_BENCH_ONLY") {
         let keep: Vec<String> = only.split(',').map(|n| format!("({})", n.trim())).collect();
         configs.retain(|c| keep.iter().any(|k| c.name.starts_with(k.as_str())));
+    }
+    for c in &configs {
+        run(c.addr, 0.5); // warm-up: connections, caches, the sampler's first second
     }
     let n = configs.len();
     for round in 0..rounds {
