@@ -142,6 +142,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await;
 
     segment.end();
+    // The UDP emitter sends from a background thread; send what it holds before exiting.
+    recorder.flush();
     let stats = recorder.emit_stats();
     eprintln!("sent {} document(s), dropped {}", stats.sent, stats.dropped);
     Ok(())

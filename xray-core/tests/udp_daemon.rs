@@ -247,12 +247,88 @@ fn absent_daemon_never_reaches_the_application() {
         seg.begin_subsegment("work").end();
         seg.end();
     }
+    // The default emitter sends from a background thread; flush to see every outcome.
+    rec.flush();
     let stats = rec.emit_stats();
     assert_eq!(stats.sent + stats.dropped, 50, "{stats:?}");
     assert!(
         stats.dropped > 0,
         "ICMP port unreachable is noticed: {stats:?}"
     );
+}
+
+#[test]
+fn batches_arrive_without_flushing_and_flush_is_complete() {
+    let daemon = FakeDaemon::start();
+    let address = DaemonAddress::new(daemon.addr().into());
+    // A long interval: only the 64-document wake-up or an explicit flush sends.
+    let emitter = xray_core::emit::UdpEmitter::with_interval(&address, Duration::from_secs(3600));
+    assert!(emitter.is_batched());
+    let rec = Recorder::builder()
+        .emitter(emitter)
+        .sample_all()
+        .ignore_env()
+        .build()
+        .unwrap();
+    for i in 0..64 {
+        rec.begin_segment(&format!("woken-{i}")).end();
+    }
+    assert_eq!(
+        daemon.receive(64).len(),
+        64,
+        "64 waiting documents wake the sender"
+    );
+    for i in 0..10 {
+        rec.begin_segment(&format!("flushed-{i}")).end();
+    }
+    rec.flush();
+    let names: Vec<String> = daemon
+        .receive(10)
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        (0..10).map(|i| format!("flushed-{i}")).collect::<Vec<_>>(),
+        "in order"
+    );
+    daemon.assert_quiet();
+}
+
+#[test]
+fn dropping_the_recorder_sends_what_is_buffered() {
+    let daemon = FakeDaemon::start();
+    let address = DaemonAddress::new(daemon.addr().into());
+    let emitter = xray_core::emit::UdpEmitter::with_interval(&address, Duration::from_secs(3600));
+    let rec = Recorder::builder()
+        .emitter(emitter)
+        .sample_all()
+        .ignore_env()
+        .build()
+        .unwrap();
+    rec.begin_segment("last-words").end();
+    drop(rec);
+    assert_eq!(daemon.receive(1)[0]["name"], "last-words");
+}
+
+#[test]
+fn synchronous_mode_sends_at_once() {
+    let daemon = FakeDaemon::start();
+    let emitter =
+        xray_core::emit::UdpEmitter::synchronous(&DaemonAddress::new(daemon.addr().into()));
+    assert!(!emitter.is_batched());
+    let rec = Recorder::builder()
+        .emitter(emitter)
+        .sample_all()
+        .ignore_env()
+        .build()
+        .unwrap();
+    rec.begin_segment("now").end();
+    daemon.socket.set_nonblocking(true).unwrap();
+    let mut buf = vec![0u8; 70_000];
+    // Loopback delivery is immediate: the datagram is there before send returned.
+    let len = daemon.socket.recv(&mut buf).expect("already delivered");
+    assert!(buf[..len].starts_with(HEADER));
 }
 
 #[test]

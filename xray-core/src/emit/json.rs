@@ -22,8 +22,37 @@ macro_rules! k {
     };
 }
 
+/// What every segment the recorder sends carries in its `aws` block (the SDK name and version,
+/// what plugins found), serialized once when the recorder is built instead of being copied into
+/// every segment.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SegmentDefaults {
+    aws: Aws,
+    aws_json: Vec<u8>,
+}
+
+impl SegmentDefaults {
+    pub(crate) fn new(aws: Aws) -> Self {
+        let mut aws_json = Vec::new();
+        if aws != Aws::default() {
+            self::aws(&mut aws_json, &aws);
+        }
+        Self { aws, aws_json }
+    }
+}
+
 /// Appends `doc` as compact JSON.
 pub(crate) fn write_document(out: &mut Vec<u8>, doc: &Document) {
+    write(out, doc, None);
+}
+
+/// Appends a segment (not a subsegment) as compact JSON, with the recorder's `aws` defaults
+/// merged under what the segment set itself.
+pub(crate) fn write_segment(out: &mut Vec<u8>, doc: &Document, defaults: &SegmentDefaults) {
+    write(out, doc, Some(defaults));
+}
+
+fn write(out: &mut Vec<u8>, doc: &Document, defaults: Option<&SegmentDefaults>) {
     let mut o = Obj::new(out);
     o.str(k!("name"), &doc.name);
     o.lit(k!("id"));
@@ -84,9 +113,20 @@ pub(crate) fn write_document(out: &mut Vec<u8>, doc: &Document) {
         o.lit(k!("http"));
         http(o.out, h);
     }
-    if let Some(a) = &doc.aws {
-        o.lit(k!("aws"));
-        aws(o.out, a);
+    match (&doc.aws, defaults) {
+        (None, Some(d)) if !d.aws_json.is_empty() => {
+            o.lit(k!("aws"));
+            o.out.extend_from_slice(&d.aws_json);
+        }
+        (Some(a), Some(d)) => {
+            o.lit(k!("aws"));
+            aws(o.out, &merged(&d.aws, a));
+        }
+        (Some(a), None) => {
+            o.lit(k!("aws"));
+            aws(o.out, a);
+        }
+        (None, _) => {}
     }
     if let Some(s) = &doc.sql {
         o.lit(k!("sql"));
@@ -229,6 +269,44 @@ impl<'a> Obj<'a> {
     fn end(self) {
         self.out.push(b'}');
     }
+}
+
+/// The defaults with every field the segment set itself on top.
+fn merged(defaults: &Aws, own: &Aws) -> Aws {
+    fn over<T: Clone>(base: &mut Option<T>, own: &Option<T>) {
+        if own.is_some() {
+            base.clone_from(own);
+        }
+    }
+    let mut m = defaults.clone();
+    over(&mut m.account_id, &own.account_id);
+    over(&mut m.operation, &own.operation);
+    over(&mut m.region, &own.region);
+    over(&mut m.request_id, &own.request_id);
+    over(&mut m.retries, &own.retries);
+    over(&mut m.id_2, &own.id_2);
+    over(&mut m.queue_url, &own.queue_url);
+    over(&mut m.table_name, &own.table_name);
+    over(&mut m.ec2, &own.ec2);
+    over(&mut m.ecs, &own.ecs);
+    over(&mut m.eks, &own.eks);
+    over(&mut m.elastic_beanstalk, &own.elastic_beanstalk);
+    over(&mut m.cloudwatch_logs, &own.cloudwatch_logs);
+    match (&mut m.xray, &own.xray) {
+        (Some(base), Some(x)) => {
+            over(&mut base.sdk, &x.sdk);
+            over(&mut base.sdk_version, &x.sdk_version);
+            over(&mut base.auto_instrumentation, &x.auto_instrumentation);
+            over(&mut base.sampling_rule_name, &x.sampling_rule_name);
+            base.extra
+                .extend(x.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        (base, Some(x)) => *base = Some(x.clone()),
+        (_, None) => {}
+    }
+    m.extra
+        .extend(own.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    m
 }
 
 fn hex16(out: &mut Vec<u8>, id: [u8; 16]) {
@@ -724,6 +802,53 @@ mod tests {
         let all: String = (0u8..=0x7f).map(char::from).collect();
         let d = Document::new(all, SegmentId::from_u64(1), Timestamp::from_secs_f64(0.0));
         same(&d);
+    }
+
+    #[test]
+    fn segment_defaults_merge_under_the_segment_own_block() {
+        let defaults = SegmentDefaults::new(Aws {
+            account_id: Some("1".into()),
+            xray: Some(Box::new(XraySdk {
+                sdk: Some("X-Ray for Rust".into()),
+                sdk_version: Some("0.1.0".into()),
+                ..XraySdk::default()
+            })),
+            ec2: Some(Box::new(Ec2 {
+                instance_id: Some("i-1".into()),
+                ..Ec2::default()
+            })),
+            ..Aws::default()
+        });
+        let mut doc = Document::new("s", SegmentId::from_u64(1), Timestamp::from_secs_f64(1.0));
+        let mut out = Vec::new();
+        write_segment(&mut out, &doc, &defaults);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["aws"]["xray"]["sdk"], "X-Ray for Rust");
+        assert_eq!(v["aws"]["ec2"]["instance_id"], "i-1");
+
+        doc.aws = Some(Box::new(Aws {
+            account_id: Some("2".into()),
+            xray: Some(Box::new(XraySdk {
+                sampling_rule_name: Some("rule".into()),
+                ..XraySdk::default()
+            })),
+            ..Aws::default()
+        }));
+        out.clear();
+        write_segment(&mut out, &doc, &defaults);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["aws"]["account_id"], "2", "the segment's own value wins");
+        assert_eq!(v["aws"]["xray"]["sdk_version"], "0.1.0");
+        assert_eq!(v["aws"]["xray"]["sampling_rule_name"], "rule");
+        assert_eq!(v["aws"]["ec2"]["instance_id"], "i-1");
+
+        // No defaults: nothing added.
+        let empty = SegmentDefaults::new(Aws::default());
+        doc.aws = None;
+        out.clear();
+        write_segment(&mut out, &doc, &empty);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(v.get("aws").is_none());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!   non-blocking: a full socket buffer drops the document (counted) rather than stall a request.
 //! - [`MemoryEmitter`] keeps documents in memory for tests.
 
-mod json;
+pub(crate) mod json;
 mod memory;
 pub(crate) mod pack;
 mod udp;
@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use self::memory::MemoryEmitter;
-pub use self::udp::UdpEmitter;
+pub use self::udp::{DEFAULT_FLUSH_INTERVAL, MAX_PENDING_BYTES, UdpEmitter};
 
 /// The protocol header line every datagram starts with (the form the X-Ray developer guide, Go
 /// and Java use), newline included.
@@ -63,11 +63,30 @@ pub trait Emitter: Send + Sync + fmt::Debug + 'static {
     /// An error means the document was not sent; the recorder counts it as dropped and logs a
     /// rate-limited warning. It never reaches the application.
     fn send(&self, datagram: Datagram<'_>) -> Result<(), EmitError>;
+
+    /// Sends whatever the emitter buffered, before returning. Emitters that send at once need not
+    /// implement this.
+    fn flush(&self) {}
+
+    /// How many documents `send` accepted that the emitter later failed to deliver (a buffering
+    /// emitter learns of failures after `send` returned). The recorder moves them from `sent` to
+    /// `dropped` in [`EmitStats`].
+    fn undelivered(&self) -> u64 {
+        0
+    }
 }
 
 impl<E: Emitter + ?Sized> Emitter for std::sync::Arc<E> {
     fn send(&self, datagram: Datagram<'_>) -> Result<(), EmitError> {
         (**self).send(datagram)
+    }
+
+    fn flush(&self) {
+        (**self).flush();
+    }
+
+    fn undelivered(&self) -> u64 {
+        (**self).undelivered()
     }
 }
 
@@ -162,10 +181,14 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self) -> EmitStats {
+    /// The counters, with `undelivered` documents (accepted, then lost by the emitter) moved from
+    /// `sent` to `dropped`.
+    pub(crate) fn snapshot(&self, undelivered: u64) -> EmitStats {
+        let sent = self.sent.load(Ordering::Relaxed);
+        let undelivered = undelivered.min(sent);
         EmitStats {
-            sent: self.sent.load(Ordering::Relaxed),
-            dropped: self.dropped.load(Ordering::Relaxed),
+            sent: sent - undelivered,
+            dropped: self.dropped.load(Ordering::Relaxed) + undelivered,
             streamed: self.streamed.load(Ordering::Relaxed),
             truncated: self.truncated.load(Ordering::Relaxed),
         }

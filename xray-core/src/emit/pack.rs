@@ -7,11 +7,11 @@
 //! to the sink as oversize, never sent cut in half.
 
 use std::cell::Cell;
-use std::io;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::json::SegmentDefaults;
 use super::{DAEMON_HEADER, Datagram};
 use crate::id::TraceId;
 use crate::model::{AnnotationValue, Cause, Document, DocumentKind};
@@ -36,34 +36,64 @@ const CUT_STRING_BYTES: usize = 1024;
 
 /// Serializes `doc` and hands the datagram(s) to `sink`, splitting and truncating to `limit`.
 /// Independent subsegments (`type: "subsegment"`) count as streamed.
-pub(crate) fn pack(doc: Document, limit: usize, sink: &mut dyn Sink) {
+///
+/// Segments (documents with a trace id that are not independent subsegments) get the recorder's
+/// `defaults` merged into their `aws` block as they are written.
+pub(crate) fn pack(doc: Document, limit: usize, defaults: &SegmentDefaults, sink: &mut dyn Sink) {
     let mut buf = BUFFER.try_with(Cell::take).unwrap_or_default();
-    let trace_id = doc.trace_id;
     // Subsegments streamed out of a live segment arrive here already independent.
     let streamed = doc.kind.is_some();
-    pack_one(doc, trace_id, streamed, limit, sink, &mut buf, 0);
+    let ctx = Ctx {
+        trace_id: doc.trace_id,
+        limit,
+        defaults,
+    };
+    pack_one(doc, &ctx, streamed, sink, &mut buf, 0);
     if buf.capacity() <= KEEP_BUFFER_BYTES {
         buf.clear();
         let _ = BUFFER.try_with(|b| b.set(buf));
     }
 }
 
-fn serialize_into(buf: &mut Vec<u8>, doc: &Document) {
+struct Ctx<'a> {
+    trace_id: Option<TraceId>,
+    limit: usize,
+    defaults: &'a SegmentDefaults,
+}
+
+impl Ctx<'_> {
+    /// Writes `doc` as it will be sent: a segment with the defaults, anything else as it is.
+    fn write(&self, buf: &mut Vec<u8>, doc: &Document) {
+        if doc.kind.is_none() && doc.trace_id.is_some() {
+            super::json::write_segment(buf, doc, self.defaults);
+        } else {
+            super::json::write_document(buf, doc);
+        }
+    }
+
+    fn len(&self, doc: &Document) -> usize {
+        let mut scratch = Vec::new();
+        self.write(&mut scratch, doc);
+        scratch.len()
+    }
+}
+
+fn serialize_into(buf: &mut Vec<u8>, doc: &Document, ctx: &Ctx<'_>) {
     buf.clear();
     buf.extend_from_slice(DAEMON_HEADER);
-    super::json::write_document(buf, doc);
+    ctx.write(buf, doc);
 }
 
 fn pack_one(
     mut doc: Document,
-    trace_id: Option<TraceId>,
+    ctx: &Ctx<'_>,
     streamed: bool,
-    limit: usize,
     sink: &mut dyn Sink,
     buf: &mut Vec<u8>,
     depth: usize,
 ) {
-    serialize_into(buf, &doc);
+    let limit = ctx.limit;
+    serialize_into(buf, &doc, ctx);
     if buf.len() <= limit {
         sink.datagram(Datagram::new(buf), streamed, false);
         return;
@@ -71,9 +101,9 @@ fn pack_one(
     let original = buf.len();
     if !doc.subsegments.is_empty() && depth < MAX_DEPTH {
         let children = std::mem::take(&mut doc.subsegments);
-        let sizes: Vec<usize> = children.iter().map(json_len).collect();
+        let sizes: Vec<usize> = children.iter().map(|c| ctx.len(c)).collect();
         // What the parent costs without children, with room for `,"subsegments":[]`.
-        let base = DAEMON_HEADER.len() + json_len(&doc) + 20;
+        let base = DAEMON_HEADER.len() + ctx.len(&doc) + 20;
         let mut budget = limit.saturating_sub(base);
         let mut order: Vec<usize> = (0..children.len()).collect();
         order.sort_by_key(|&i| sizes[i]);
@@ -91,18 +121,18 @@ fn pack_one(
             } else {
                 let mut child = child;
                 child.kind = Some(DocumentKind::Subsegment);
-                child.trace_id = trace_id;
+                child.trace_id = ctx.trace_id;
                 child.parent_id = Some(parent_id);
-                pack_one(child, trace_id, true, limit, sink, buf, depth + 1);
+                pack_one(child, ctx, true, sink, buf, depth + 1);
             }
         }
-        pack_one(doc, trace_id, streamed, limit, sink, buf, depth + 1);
+        pack_one(doc, ctx, streamed, sink, buf, depth + 1);
         return;
     }
-    let removed = truncate(&mut doc, limit);
+    let removed = truncate(&mut doc, ctx);
     if !removed.is_empty() {
         mark_truncated(&mut doc, original, &removed);
-        serialize_into(buf, &doc);
+        serialize_into(buf, &doc, ctx);
         if buf.len() <= limit {
             sink.datagram(Datagram::new(buf), streamed, true);
             return;
@@ -113,11 +143,11 @@ fn pack_one(
 
 /// Removes data from `doc` (which has no subsegments left) until it fits, biggest metadata first.
 /// Returns what was removed.
-fn truncate(doc: &mut Document, limit: usize) -> Vec<String> {
+fn truncate(doc: &mut Document, ctx: &Ctx<'_>) -> Vec<String> {
     let mut removed = Vec::new();
     // Room for the truncation note itself.
-    let target = limit.saturating_sub(DAEMON_HEADER.len() + 400);
-    let fits = |doc: &Document| json_len(doc) <= target;
+    let target = ctx.limit.saturating_sub(DAEMON_HEADER.len() + 400);
+    let fits = |doc: &Document| ctx.len(doc) <= target;
 
     let mut entries: Vec<(usize, String, String)> = doc
         .metadata
@@ -216,22 +246,6 @@ fn mark_truncated(doc: &mut Document, original: usize, removed: &[String]) {
     }
 }
 
-pub(crate) fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
-    struct Counter(usize);
-    impl io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut c = Counter(0);
-    let _ = serde_json::to_writer(&mut c, value);
-    c.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,7 +289,7 @@ mod tests {
     #[test]
     fn small_document_is_one_datagram() {
         let mut sink = Collect::default();
-        pack(doc("a"), 64_000, &mut sink);
+        pack(doc("a"), 64_000, &SegmentDefaults::default(), &mut sink);
         assert_eq!(sink.docs.len(), 1);
         assert!(!sink.docs[0].1 && !sink.docs[0].2);
     }
@@ -290,7 +304,7 @@ mod tests {
         }
         let root_id = root.id;
         let mut sink = Collect::default();
-        pack(root, 64_000, &mut sink);
+        pack(root, 64_000, &SegmentDefaults::default(), &mut sink);
         assert!(sink.oversize.is_empty());
         assert_eq!(sink.docs.iter().map(|d| count(&d.0)).sum::<usize>(), 11);
         for (v, streamed, _, len) in &sink.docs {
@@ -314,7 +328,7 @@ mod tests {
         let mut d = with_payload("big", 200_000);
         d.annotations.insert("k".into(), "v".into());
         let mut sink = Collect::default();
-        pack(d, 64_000, &mut sink);
+        pack(d, 64_000, &SegmentDefaults::default(), &mut sink);
         assert_eq!(sink.docs.len(), 1);
         let (v, _, truncated, len) = &sink.docs[0];
         assert!(*truncated && *len <= 64_000);
@@ -330,7 +344,7 @@ mod tests {
         let mut d = doc("hopeless");
         d.name = "n".repeat(100_000);
         let mut sink = Collect::default();
-        pack(d, 64_000, &mut sink);
+        pack(d, 64_000, &SegmentDefaults::default(), &mut sink);
         assert!(sink.docs.is_empty());
         assert_eq!(sink.oversize.len(), 1);
     }
@@ -346,7 +360,7 @@ mod tests {
         }
         root.subsegments.push(mid);
         let mut sink = Collect::default();
-        pack(root, 64_000, &mut sink);
+        pack(root, 64_000, &SegmentDefaults::default(), &mut sink);
         assert!(sink.oversize.is_empty());
         assert_eq!(sink.docs.iter().map(|d| count(&d.0)).sum::<usize>(), 7);
         assert!(sink.docs.iter().all(|d| d.3 <= 64_000));

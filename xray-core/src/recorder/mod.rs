@@ -41,6 +41,7 @@ pub use self::error::{ConfigError, SetGlobalDefaultError};
 use crate::context::ContextMissingStrategy;
 use crate::daemon::DaemonAddress;
 use crate::diag::RateLimit;
+use crate::emit::json::SegmentDefaults;
 use crate::emit::pack::{self, Sink};
 use crate::emit::{Counters, Datagram, EmitStats, Emitter, MAX_DATAGRAM_BYTES, UdpEmitter};
 use crate::header::{Sampled, TraceHeader};
@@ -97,7 +98,8 @@ struct Inner {
     daemon: DaemonAddress,
     origin: Option<String>,
     service_version: Option<String>,
-    aws: Aws,
+    /// The `aws` block every segment starts with, written into each segment as it is sent.
+    segment_defaults: SegmentDefaults,
     counters: Counters,
     send_errors: RateLimit,
     oversize_errors: RateLimit,
@@ -232,17 +234,31 @@ impl Recorder {
     }
 
     /// What happened to finished documents so far.
+    ///
+    /// With the default (batching) UDP emitter, documents of the last few milliseconds may still
+    /// be on their way; call [`Recorder::flush`] first for exact figures.
     pub fn emit_stats(&self) -> EmitStats {
-        self.inner.counters.snapshot()
+        self.inner
+            .counters
+            .snapshot(self.inner.emitter.undelivered())
     }
 
-    /// Stops the recorder's background work: the centralized sampler's poller thread (waiting at
-    /// most its 2 s request timeout). Segments can still be recorded afterwards; sampling goes on
-    /// with the rules already fetched until they expire, then by the local rules.
+    /// Sends everything the emitter buffered, before returning. The default UDP emitter sends from
+    /// a background thread every 10 ms; a program about to exit calls this (or
+    /// [`Recorder::shutdown`]) so its last segments are not lost.
+    pub fn flush(&self) {
+        self.inner.emitter.flush();
+    }
+
+    /// Stops the recorder's background work — the centralized sampler's poller thread (waiting at
+    /// most its 2 s request timeout) — and [flushes](Recorder::flush) the emitter. Segments can
+    /// still be recorded afterwards; sampling goes on with the rules already fetched until they
+    /// expire, then by the local rules.
     ///
     /// Dropping the last clone of a recorder also stops the poller, without waiting.
     pub fn shutdown(&self) {
         self.inner.sampler.shutdown();
+        self.inner.emitter.flush();
     }
 
     pub(crate) fn streaming_threshold(&self) -> usize {
@@ -271,7 +287,12 @@ impl Recorder {
     /// Serializes and sends a finished document, splitting it to fit and counting the outcome.
     pub(crate) fn send_document(&self, doc: Document) {
         let mut sink = RecorderSink { inner: &self.inner };
-        pack::pack(doc, self.inner.max_datagram, &mut sink);
+        pack::pack(
+            doc,
+            self.inner.max_datagram,
+            &self.inner.segment_defaults,
+            &mut sink,
+        );
     }
 }
 
@@ -441,13 +462,16 @@ impl<'a> SegmentBuilder<'a> {
         doc.trace_id = Some(trace_id);
         doc.parent_id = self.header.and_then(TraceHeader::parent);
         doc.origin.clone_from(&inner.origin);
-        let mut aws = inner.aws.clone();
-        if let Some(rule) = decision.rule_name()
-            && let Some(x) = aws.xray.as_mut()
-        {
-            x.sampling_rule_name = Some(rule.to_owned());
+        // The recorder's `aws` block (SDK, plugins) is merged in when the segment is written.
+        if let Some(rule) = decision.rule_name() {
+            doc.aws = Some(Box::new(Aws {
+                xray: Some(Box::new(XraySdk {
+                    sampling_rule_name: Some(rule.to_owned()),
+                    ..XraySdk::default()
+                })),
+                ..Aws::default()
+            }));
         }
-        doc.aws = Some(Box::new(aws));
         if let Some(version) = &inner.service_version {
             doc.service = Some(Box::new(Service {
                 version: Some(version.clone()),
@@ -688,7 +712,8 @@ impl RecorderBuilder {
         let enabled = env.enabled.unwrap_or(self.enabled);
         let lookup = self.env.lookup();
         let plugins = std::mem::take(&mut self.plugins);
-        if enabled && crate::lambda::detected(&*lookup) {
+        let in_lambda = enabled && crate::lambda::detected(&*lookup);
+        if in_lambda {
             crate::lambda::signal_initialized();
             if self.sampler.is_none() {
                 self.sampling.set_local_only();
@@ -698,6 +723,8 @@ impl RecorderBuilder {
         }
         let emitter: Box<dyn Emitter> = match self.emitter {
             Some(e) => e,
+            // Lambda freezes the process as soon as the handler returns: send at once.
+            None if in_lambda => Box::new(UdpEmitter::synchronous(&daemon)),
             None if enabled => Box::new(UdpEmitter::new(&daemon)),
             None => Box::new(crate::emit::MemoryEmitter::new()),
         };
@@ -719,7 +746,7 @@ impl RecorderBuilder {
                 daemon,
                 origin: self.origin,
                 service_version: self.service_version,
-                aws: self.aws,
+                segment_defaults: SegmentDefaults::new(self.aws),
                 counters: Counters::default(),
                 send_errors: RateLimit::new(Duration::from_secs(60)),
                 oversize_errors: RateLimit::new(Duration::from_secs(60)),

@@ -199,7 +199,7 @@ impl EntityData<'_> {
 /// assert_eq!(sanitize_name("???"), "unnamed");
 /// ```
 pub fn sanitize_name(name: &str) -> Cow<'_, str> {
-    let clean: Cow<'_, str> = if name.bytes().all(name_byte_ok) {
+    let clean: Cow<'_, str> = if name.bytes().all(|b| NAME_BYTES[usize::from(b)]) {
         Cow::Borrowed(name)
     } else {
         Cow::Owned(name.chars().filter(|&c| name_char_ok(c)).collect())
@@ -217,8 +217,19 @@ pub fn sanitize_name(name: &str) -> Cow<'_, str> {
     }
 }
 
+/// ASCII bytes allowed in names, as a table: names are checked on every segment and subsegment.
+static NAME_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = name_byte_ok(b as u8);
+        b += 1;
+    }
+    t
+};
+
 /// An ASCII byte allowed in names (non-ASCII bytes take the slow path).
-fn name_byte_ok(b: u8) -> bool {
+const fn name_byte_ok(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
