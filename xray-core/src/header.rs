@@ -20,6 +20,10 @@ use crate::id::{SegmentId, TraceId};
 /// The header name, in the lower-case form `http::HeaderName` uses.
 pub const HEADER_NAME: &str = "x-amzn-trace-id";
 
+/// The header name as an `http::HeaderName`, built at compile time (looking a header up by a
+/// `&str` parses the name on every call).
+pub const HEADER: http::HeaderName = http::HeaderName::from_static(HEADER_NAME);
+
 /// The longest header value that is parsed at all. Real headers are under 200 bytes.
 pub const MAX_HEADER_LEN: usize = 2048;
 
@@ -276,7 +280,7 @@ impl TraceHeader {
     ///
     /// When a request carries the header more than once, the first value is used.
     pub fn from_headers(headers: &http::HeaderMap) -> Option<Self> {
-        let value = headers.get(HEADER_NAME)?;
+        let value = headers.get(HEADER)?;
         match Self::parse_bytes(value.as_bytes()) {
             Ok(h) => Some(h),
             Err(err) => {
@@ -300,9 +304,32 @@ impl TraceHeader {
 
     /// The header as an `http::HeaderValue`.
     pub fn to_header_value(&self) -> http::HeaderValue {
+        // Written straight into a buffer of the exact size (no `fmt`, one allocation): this runs
+        // for every traced request and every downstream call.
+        let extra = self.extra.as_deref().unwrap_or("");
+        let len = 5
+            + crate::id::TRACE_ID_LEN
+            + self.parent.map_or(0, |_| 8 + crate::id::SEGMENT_ID_LEN)
+            + self.sampled.map_or(0, |_| 10)
+            + if extra.is_empty() { 0 } else { 1 + extra.len() };
+        let mut buf = Vec::with_capacity(len);
+        buf.extend_from_slice(b"Root=");
+        buf.extend_from_slice(&self.root.encode());
+        if let Some(parent) = self.parent {
+            buf.extend_from_slice(b";Parent=");
+            buf.extend_from_slice(&parent.encode());
+        }
+        if let Some(s) = self.sampled {
+            buf.extend_from_slice(b";Sampled=");
+            buf.extend_from_slice(s.as_str().as_bytes());
+        }
+        if !extra.is_empty() {
+            buf.push(b';');
+            buf.extend_from_slice(extra.as_bytes());
+        }
         // Every part was validated to be visible ASCII, so this cannot fail; fall back to the
         // bare root rather than panic if that ever changes.
-        http::HeaderValue::try_from(self.to_string()).unwrap_or_else(|_| {
+        http::HeaderValue::from_maybe_shared(bytes::Bytes::from(buf)).unwrap_or_else(|_| {
             http::HeaderValue::try_from(format!("Root={}", self.root))
                 .unwrap_or(http::HeaderValue::from_static(""))
         })
@@ -522,6 +549,21 @@ mod tests {
             TraceHeader::for_response(root, None, true).to_string(),
             format!("Root={root}")
         );
+    }
+
+    #[test]
+    fn header_value_matches_display() {
+        for text in [
+            format!("Root={ROOT}"),
+            format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1"),
+            format!("Root={ROOT};Sampled=?"),
+            format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=0;Lineage=a87bd80c:1;k=v"),
+        ] {
+            let h = TraceHeader::parse(&text).unwrap();
+            let v = h.to_header_value();
+            assert_eq!(v.to_str().unwrap(), text);
+            assert_eq!(v.to_str().unwrap(), h.to_string());
+        }
     }
 
     #[test]

@@ -71,7 +71,6 @@ mod content_length;
 #[cfg(feature = "axum")]
 pub mod extract;
 mod failure;
-mod header;
 mod outgoing;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;

@@ -7,7 +7,6 @@ use xray_core::model::Namespace;
 use xray_core::{Recorder, Subsegment, context};
 
 use crate::failure;
-use crate::header;
 use crate::url::UrlParts;
 
 /// The name the Go SDK gives a call without a host; such a subsegment gets no `remote`
@@ -54,12 +53,12 @@ pub(crate) fn begin(
     let value = subsegment.trace_header().map(|mut trace| {
         // Keys such as `Lineage` that the caller (or the AWS SDK) already put on this request
         // win over those of the incoming request.
-        if let Some(existing) = header::from_headers(headers)
+        if let Some(existing) = xray_core::TraceHeader::from_headers(headers)
             && existing.extra().next().is_some()
         {
             trace = trace.with_extra_from(&existing);
         }
-        header::to_header_value(&trace)
+        trace.to_header_value()
     });
     Some((subsegment, value))
 }

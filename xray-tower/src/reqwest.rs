@@ -5,9 +5,9 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next, Result};
 use xray_core::Recorder;
 
-use crate::header::TRACE_HEADER;
 use crate::outgoing::{self, Call};
 use crate::url::{UrlParts, strip_userinfo};
+use xray_core::header::HEADER as TRACE_HEADER;
 
 /// A `reqwest-middleware` middleware that traces each call as a `remote` subsegment of the
 /// current entity, exactly like the [client layer](crate::client): the same data, flags and

@@ -7,9 +7,9 @@ use tower_service::Service;
 use xray_core::Recorder;
 
 use super::{ResponseFuture, XrayClientLayer};
-use crate::header::TRACE_HEADER;
 use crate::outgoing::{self, Call};
 use crate::url::{UrlParts, host_of, strip_userinfo};
+use xray_core::header::HEADER as TRACE_HEADER;
 
 /// Traces each call of an HTTP client as a `remote` subsegment; the [`Service`] that
 /// [`XrayClientLayer`] produces.

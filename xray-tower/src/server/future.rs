@@ -13,7 +13,6 @@ use xray_core::header::Sampled;
 
 use super::{OnResponse, ResponseBody, record};
 use crate::failure;
-use crate::header::{self, TRACE_HEADER};
 
 pin_project! {
     /// The response future of [`XrayService`](super::XrayService).
@@ -79,9 +78,14 @@ where
                 }
                 // A header the application set itself is left alone.
                 if let Some(root) = state.segment.trace_id()
-                    && let Entry::Vacant(slot) = response.headers_mut().entry(TRACE_HEADER)
+                    && let Entry::Vacant(slot) =
+                        response.headers_mut().entry(xray_core::header::HEADER)
                 {
-                    slot.insert(header::response_value(root, state.response_sampled));
+                    slot.insert(
+                        xray_core::TraceHeader::new(root)
+                            .with_sampled(state.response_sampled)
+                            .to_header_value(),
+                    );
                 }
                 let segment = state.segment;
                 Poll::Ready(Ok(

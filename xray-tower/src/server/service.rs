@@ -11,7 +11,6 @@ use super::future::State;
 use super::{
     FixedName, NameStrategy, OnRequest, OnResponse, ResponseBody, ResponseFuture, XrayLayer, record,
 };
-use crate::header;
 
 /// Traces each request as an X-Ray segment; the [`Service`] that [`XrayLayer`] produces.
 ///
@@ -85,7 +84,7 @@ where
             return ResponseFuture::new(inner.in_entity(Entity::disabled()), None);
         }
 
-        let incoming = header::from_headers(request.headers());
+        let incoming = xray_core::TraceHeader::from_headers(request.headers());
         let host = record::host(&request);
         let tracing_name = if recorder.service_name_overridden() {
             recorder.service_name()
