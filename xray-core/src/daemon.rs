@@ -180,6 +180,10 @@ impl Endpoint {
         if host.is_empty() {
             return Err("missing host");
         }
+        // `u16::from_str` also takes a leading `+`, which is no port.
+        if !port.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("the port is not a number from 1 to 65535");
+        }
         let port: u16 = port
             .parse()
             .map_err(|_| "the port is not a number from 1 to 65535")?;
@@ -198,6 +202,14 @@ impl Endpoint {
             });
         if !valid_name {
             return Err("the host is not a valid IP address or DNS name");
+        }
+        // An IPv4 literal that `SocketAddr` refused (it has a port `SocketAddr` does not take,
+        // such as `007`) is still an IP address, not a name to resolve.
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(Self {
+                host: Host::Ip(ip),
+                port,
+            });
         }
         Ok(Self {
             host: Host::Name(host.to_owned()),
@@ -295,6 +307,8 @@ mod tests {
             "bad host:2000",
             "exa mple:1",
             "ex$ample:1",
+            "localhost:+2000",
+            "tcp:10.0.0.1:+5535 udp:c:1",
         ] {
             let e = bad.parse::<DaemonAddress>();
             assert!(e.is_err(), "{bad:?} parsed as {e:?}");
@@ -304,5 +318,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("\"localhost\"") && e.contains("port"), "{e}");
+    }
+
+    #[test]
+    fn ip_literals_with_unusual_ports_are_still_ips() {
+        // Found by the `daemon_address` fuzz target: formatting and parsing again must agree.
+        let a: DaemonAddress = "10.0.0.1:02000".parse().unwrap();
+        assert_eq!(a.udp().socket_addr(), Some(([10, 0, 0, 1], 2000).into()));
+        assert_eq!(a.to_string().parse::<DaemonAddress>().unwrap(), a);
     }
 }

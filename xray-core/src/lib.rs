@@ -66,6 +66,9 @@ pub mod context;
 pub mod daemon;
 mod diag;
 pub mod emit;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 mod id;
 pub mod lambda;

@@ -117,6 +117,9 @@
 
 mod datagram;
 mod document;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod graph;
 mod receiver;
 mod render;

@@ -58,7 +58,7 @@
 )]
 
 #[cfg(feature = "centralized-sampling")]
-mod centralized;
+pub(crate) mod centralized;
 mod clock;
 mod local;
 mod matcher;

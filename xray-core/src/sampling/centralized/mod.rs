@@ -1,6 +1,8 @@
 //! Centralized sampling: rules and quotas from X-Ray, through the daemon's sampling proxy.
 
 mod client;
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing;
 mod poller;
 mod rule;
 mod wire;
