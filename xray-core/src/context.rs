@@ -92,7 +92,13 @@ impl Drop for ContextGuard {
     fn drop(&mut self) {
         let prev = self.prev.take();
         // The entity we set is dropped after the slot is restored, outside the `with`.
-        let _ours = CURRENT.try_with(|c| c.replace(prev)).ok().flatten();
+        let ours = CURRENT.try_with(|c| c.replace(prev)).ok().flatten();
+        if let Some(ours) = ours
+            && std::thread::panicking()
+        {
+            // The scope is being left by a panic: its work failed.
+            ours.record_panic();
+        }
     }
 }
 
@@ -227,7 +233,7 @@ impl<F: Future> Future for WithEntity<F> {
     }
 }
 
-/// Restores the slot even if the inner poll panics.
+/// Restores the slot even if the inner poll panics, and then records the panic on the entity.
 struct Swap<'a> {
     home: &'a mut Option<Entity>,
     prev: Option<Entity>,
@@ -245,6 +251,13 @@ impl Drop for Swap<'_> {
     fn drop(&mut self) {
         let prev = self.prev.take();
         *self.home = CURRENT.try_with(|c| c.replace(prev)).ok().flatten();
+        if let Some(entity) = self.home.as_ref()
+            && std::thread::panicking()
+        {
+            // The future panicked in this poll: even if something above catches the panic
+            // (tower-http's `CatchPanic`), the work under this entity failed.
+            entity.record_panic();
+        }
     }
 }
 

@@ -2,7 +2,10 @@
 //!
 //! A [`Segment`] is the work one service does for one request; a [`Subsegment`] is a piece of it
 //! (a downstream call, a query, a block of local work). Both are *guards*: they end when dropped
-//! (or with [`Segment::end`]), so a cancelled future or an early return still closes them. Both
+//! (or with [`Segment::end`]), so a cancelled future or an early return still closes them — and
+//! a guard dropped by a panic's unwinding marks its entity `fault`, with a cause of type
+//! [`PANIC_EXCEPTION_TYPE`] (as does a panic inside [`Entity::in_scope`] or a future run with
+//! [`XrayFutureExt::in_entity`](crate::XrayFutureExt), even when something catches it). Both
 //! dereference to [`Entity`], a cheap clonable handle that context propagation, adapters and user
 //! code pass around to add annotations, metadata, errors and `http`/`aws`/`sql` data.
 //!
@@ -51,7 +54,10 @@ pub use self::data::{
 use self::tree::{NodeRef, Tree};
 use crate::header::{Sampled, TraceHeader};
 use crate::id::{SegmentId, TraceId};
-use crate::model::{AnnotationValue, Document, Namespace, Timestamp};
+use crate::model::{AnnotationValue, Cause, Document, Exception, Namespace, Timestamp};
+
+/// The `type` of the exception recorded on an entity when code running under it panics.
+pub const PANIC_EXCEPTION_TYPE: &str = "panic";
 
 /// A handle to a segment or subsegment: clone it freely, keep it in a request extension or the
 /// async context, use it from any thread.
@@ -242,6 +248,39 @@ impl Entity {
         f()
     }
 
+    /// Marks this entity as failed by a panic: `fault`, and a cause whose exception has the type
+    /// [`PANIC_EXCEPTION_TYPE`] (once, however many guards saw the same panic go by).
+    ///
+    /// Called by the guards that see a thread unwind: a segment or subsegment dropped by the
+    /// unwinding, and the context of [`XrayFutureExt::in_entity`](crate::XrayFutureExt) or
+    /// [`Entity::in_scope`] when the code under it panics. The panic message is not available
+    /// there; it is in the application's own panic output.
+    pub(crate) fn record_panic(&self) {
+        if !self.is_sampled() {
+            return;
+        }
+        self.update(|d| {
+            d.set_fault(true);
+            let recorded = matches!(&d.document().cause, Some(Cause::Details(c))
+                if c.exceptions.iter().any(|e| e.kind.as_deref() == Some(PANIC_EXCEPTION_TYPE)));
+            if !recorded {
+                let mut e =
+                    Exception::new("panicked (the message is in the application's panic output)");
+                e.kind = Some(PANIC_EXCEPTION_TYPE.to_owned());
+                d.add_exceptions([e]);
+            }
+        });
+    }
+
+    /// Ends the entity from a guard's `Drop`: a guard dropped by a panic's unwinding records the
+    /// panic first.
+    fn end_from_drop(&self) {
+        if std::thread::panicking() {
+            self.record_panic();
+        }
+        self.end_at(None);
+    }
+
     fn end_at(&self, end_time: Option<Timestamp>) {
         if let Inner::Recording { tree, node } = &self.inner {
             let end = end_time.unwrap_or_else(|| tree.clock.now());
@@ -316,7 +355,7 @@ impl std::ops::Deref for Segment {
 impl Drop for Segment {
     fn drop(&mut self) {
         if !self.ended {
-            self.entity.end_at(None);
+            self.entity.end_from_drop();
         }
     }
 }
@@ -368,7 +407,7 @@ impl std::ops::Deref for Subsegment {
 impl Drop for Subsegment {
     fn drop(&mut self) {
         if !self.ended {
-            self.entity.end_at(None);
+            self.entity.end_from_drop();
         }
     }
 }
