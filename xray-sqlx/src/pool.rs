@@ -110,7 +110,7 @@ impl<DB: TracedDatabase> TracedPool<DB> {
     /// The server version once it is known: it is asked once per pool, in the background, and
     /// recorded as `sql.database_version` from then on.
     pub fn database_version(&self) -> Option<&str> {
-        self.shared.version()
+        self.shared.version().map(|v| &**v)
     }
 
     /// The traced pool itself, for what is not meant to be traced (migrations, health checks).

@@ -21,7 +21,7 @@ pub(crate) struct Shared<DB: TracedDatabase> {
     /// The parts of `sql` that are the same for every statement.
     pub(crate) template: Sql,
     recorder: Option<Recorder>,
-    version: OnceLock<String>,
+    version: OnceLock<Arc<str>>,
     fetch_version: bool,
     fetching: AtomicBool,
     born: Instant,
@@ -37,10 +37,10 @@ impl<DB: TracedDatabase> Shared<DB> {
         fetch_version: bool,
     ) -> Self {
         let mut template = Sql::default();
-        template.url = target.url;
-        template.user = target.user;
-        template.database_type = Some(DB::NAME.to_owned());
-        template.driver_version = Some(DB::DRIVER_VERSION.to_owned());
+        template.url = target.url.map(Into::into);
+        template.user = target.user.map(Into::into);
+        template.database_type = Some(DB::NAME.into());
+        template.driver_version = Some(DB::DRIVER_VERSION.into());
         Self {
             pool,
             name: target.name,
@@ -79,8 +79,8 @@ impl<DB: TracedDatabase> Shared<DB> {
         }
     }
 
-    pub(crate) fn version(&self) -> Option<&str> {
-        self.version.get().map(String::as_str)
+    pub(crate) fn version(&self) -> Option<&Arc<str>> {
+        self.version.get()
     }
 
     /// Starts the one-off version query in the background unless it is known, under way, or
@@ -109,7 +109,7 @@ impl<DB: TracedDatabase> Shared<DB> {
         runtime.spawn(async move {
             match DB::fetch_version(shared.pool.clone()).await {
                 Ok(version) => {
-                    let _ = shared.version.set(version);
+                    let _ = shared.version.set(version.into());
                 }
                 Err(err) => {
                     let retry = shared.born.elapsed() + VERSION_RETRY;

@@ -42,9 +42,9 @@ impl QuerySpan {
         let sub = parent.begin_subsegment(&shared.name);
         let mut block = shared.template.clone();
         block.sanitized_query = Some(crate::sql::sanitized_query(sql));
-        block.preparation = crate::sql::preparation(sql, prepared).map(str::to_owned);
+        block.preparation = crate::sql::preparation(sql, prepared);
         match shared.version() {
-            Some(v) => block.database_version = Some(v.to_owned()),
+            Some(v) => block.database_version = Some(v.clone()),
             None => shared.ensure_version(),
         }
         sub.update(|d| {

@@ -1,5 +1,7 @@
 //! What goes into the `sql` block: the statement text, its preparation, and URLs without secrets.
 
+use std::sync::{Arc, LazyLock};
+
 use std::borrow::Cow;
 
 /// The longest `sql.sanitized_query` recorded, in bytes; longer statements are cut on a character
@@ -12,9 +14,9 @@ pub const TRUNCATION_MARKER: &str = " ...[truncated]";
 
 /// The statement text as recorded in `sql.sanitized_query`: the SQL as written, bound values
 /// never included (they travel separately from the text), cut at [`MAX_QUERY_BYTES`].
-pub(crate) fn sanitized_query(sql: &str) -> String {
+pub(crate) fn sanitized_query(sql: &str) -> Arc<str> {
     if sql.len() <= MAX_QUERY_BYTES {
-        return sql.to_owned();
+        return sql.into();
     }
     let mut cut = MAX_QUERY_BYTES - TRUNCATION_MARKER.len();
     while !sql.is_char_boundary(cut) {
@@ -23,17 +25,20 @@ pub(crate) fn sanitized_query(sql: &str) -> String {
     let mut out = String::with_capacity(cut + TRUNCATION_MARKER.len());
     out.push_str(&sql[..cut]);
     out.push_str(TRUNCATION_MARKER);
-    out
+    out.into()
 }
 
 /// `sql.preparation`: `call` for a stored-procedure call, `statement` for a statement sent with
 /// the extended (prepared) protocol, nothing for a simple-protocol statement such as
 /// `raw_sql` or a bare `&str`.
-pub(crate) fn preparation(sql: &str, prepared: bool) -> Option<&'static str> {
+pub(crate) fn preparation(sql: &str, prepared: bool) -> Option<Arc<str>> {
+    // Shared, so recording the preparation costs a reference count, not an allocation.
+    static CALL: LazyLock<Arc<str>> = LazyLock::new(|| "call".into());
+    static STATEMENT: LazyLock<Arc<str>> = LazyLock::new(|| "statement".into());
     if is_call(sql) {
-        Some("call")
+        Some(CALL.clone())
     } else if prepared {
-        Some("statement")
+        Some(STATEMENT.clone())
     } else {
         None
     }
@@ -192,34 +197,39 @@ pub(crate) fn encode_url_component(s: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
+    fn prep(sql: &str, prepared: bool) -> Option<&'static str> {
+        preparation(sql, prepared).map(|p| match &*p {
+            "call" => "call",
+            "statement" => "statement",
+            other => panic!("unexpected preparation {other:?}"),
+        })
+    }
+
     #[test]
     fn queries_are_kept_as_written_and_capped() {
         let q = "SELECT * FROM users WHERE id = $1";
-        assert_eq!(sanitized_query(q), q);
+        assert_eq!(&*sanitized_query(q), q);
         let long = format!("SELECT '{}'", "é".repeat(MAX_QUERY_BYTES));
         let s = sanitized_query(&long);
         assert!(s.len() <= MAX_QUERY_BYTES);
         assert!(s.ends_with(TRUNCATION_MARKER));
         assert!(s.starts_with("SELECT 'é"));
         let exact = "x".repeat(MAX_QUERY_BYTES);
-        assert_eq!(sanitized_query(&exact), exact);
+        assert_eq!(&*sanitized_query(&exact), &*exact);
     }
 
     #[test]
     fn preparation_kinds() {
-        assert_eq!(preparation("SELECT 1", true), Some("statement"));
-        assert_eq!(preparation("SELECT 1", false), None);
-        assert_eq!(preparation("CALL refresh_totals($1)", true), Some("call"));
-        assert_eq!(preparation("  call p()", false), Some("call"));
-        assert_eq!(preparation("{call p(?)}", true), Some("call"));
-        assert_eq!(
-            preparation("-- refresh\n/* x */ CALL p()", true),
-            Some("call")
-        );
-        assert_eq!(preparation("CALLBACKS", true), Some("statement"));
-        assert_eq!(preparation("SELECT call FROM t", true), Some("statement"));
-        assert_eq!(preparation("cal", true), Some("statement"));
-        assert_eq!(preparation("-- only a comment", false), None);
+        assert_eq!(prep("SELECT 1", true), Some("statement"));
+        assert_eq!(prep("SELECT 1", false), None);
+        assert_eq!(prep("CALL refresh_totals($1)", true), Some("call"));
+        assert_eq!(prep("  call p()", false), Some("call"));
+        assert_eq!(prep("{call p(?)}", true), Some("call"));
+        assert_eq!(prep("-- refresh\n/* x */ CALL p()", true), Some("call"));
+        assert_eq!(prep("CALLBACKS", true), Some("statement"));
+        assert_eq!(prep("SELECT call FROM t", true), Some("statement"));
+        assert_eq!(prep("cal", true), Some("statement"));
+        assert_eq!(prep("-- only a comment", false), None);
     }
 
     #[test]

@@ -736,7 +736,7 @@ mod tests {
         aws.extra.insert("count".into(), serde_json::json!(1.5));
         d.aws = Some(Box::new(aws));
         d.sql = Some(Box::new(Sql {
-            sanitized_query: Some(tricky()),
+            sanitized_query: Some(tricky().into()),
             preparation: Some("statement".into()),
             ..Sql::default()
         }));

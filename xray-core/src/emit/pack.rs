@@ -174,8 +174,13 @@ fn truncate(doc: &mut Document, ctx: &Ctx<'_>) -> Vec<String> {
         return removed;
     }
     if let Some(sql) = &mut doc.sql
-        && cut(&mut sql.sanitized_query)
+        && let Some(query) = &sql.sanitized_query
+        && query.len() > CUT_STRING_BYTES
     {
+        let mut text = query.to_string();
+        crate::model::cause::truncate_utf8(&mut text, CUT_STRING_BYTES);
+        text.push_str("...");
+        sql.sanitized_query = Some(text.into());
         removed.push("sql.sanitized_query".into());
     }
     if let Some(Cause::Details(c)) = &mut doc.cause {
