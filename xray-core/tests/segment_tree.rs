@@ -537,3 +537,27 @@ fn many_traces_do_not_share_state() {
     let traces: HashSet<_> = docs.iter().map(|d| d.trace_id).collect();
     assert_eq!(traces.len(), 400);
 }
+
+#[test]
+fn errors_with_backtraces_carry_stack_frames() {
+    let (rec, emitter) = recorder(20);
+    let seg = rec.begin_segment("svc");
+    let err = std::io::Error::other("disk on fire");
+    let backtrace = std::backtrace::Backtrace::force_capture();
+    seg.record_error_with_backtrace(&err, &backtrace);
+    seg.end();
+    let d = &emitter.documents()[0];
+    assert!(d.fault);
+    let ex = &d.cause.as_ref().unwrap().exceptions()[0];
+    assert_eq!(ex.message.as_deref(), Some("disk on fire"));
+    assert!(!ex.stack.is_empty(), "frames were recorded");
+    assert!(ex.stack.len() <= xray_core::model::MAX_STACK_FRAMES);
+    assert!(
+        ex.stack.iter().any(|f| f
+            .label
+            .as_deref()
+            .is_some_and(|l| l.contains("segment_tree"))),
+        "{:?}",
+        ex.stack
+    );
+}

@@ -51,8 +51,8 @@ impl EntityData<'_> {
 
     /// Adds metadata under `namespace`. See [`Entity::add_metadata`](crate::Entity::add_metadata).
     pub fn add_metadata<T: Serialize + ?Sized>(&mut self, namespace: &str, key: &str, value: &T) {
-        if namespace.len() >= 4 && namespace[..4].eq_ignore_ascii_case("aws.") {
-            tracing::warn!(target: "xray", namespace, "metadata namespaces starting with `AWS.` are reserved; dropped");
+        if reserved_namespace(namespace) {
+            tracing::warn!(target: "xray", namespace, "the metadata namespace `aws` and namespaces starting with `AWS.` are reserved for AWS; dropped");
             return;
         }
         match serde_json::to_string(value).and_then(RawValue::from_string) {
@@ -112,6 +112,22 @@ impl EntityData<'_> {
     /// Records an error and its `source()` chain as the cause and marks a fault.
     pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
         self.add_exceptions(Exception::chain_from(error));
+        self.doc.fault = true;
+    }
+
+    /// Like [`record_error`](Self::record_error), with the frames of `backtrace` (captured where
+    /// the error happened, e.g. `std::backtrace::Backtrace::capture()`) on the outermost
+    /// exception.
+    pub fn record_error_with_backtrace<E: std::error::Error + ?Sized>(
+        &mut self,
+        error: &E,
+        backtrace: &std::backtrace::Backtrace,
+    ) {
+        let mut chain = Exception::chain_from(error);
+        if let Some(first) = chain.first_mut() {
+            first.set_backtrace(backtrace);
+        }
+        self.add_exceptions(chain);
         self.doc.fault = true;
     }
 
@@ -183,6 +199,15 @@ impl EntityData<'_> {
     pub fn set_name(&mut self, name: &str) {
         self.doc.name = sanitize_name(name).into_owned();
     }
+}
+
+/// `aws` (any case) and anything starting with `AWS.` belong to AWS (the dev guide reserves `AWS.`;
+/// the `aws` namespace would be confused with the `aws` block).
+fn reserved_namespace(namespace: &str) -> bool {
+    namespace.eq_ignore_ascii_case("aws")
+        || namespace
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("aws."))
 }
 
 /// Makes a segment or subsegment name acceptable to X-Ray: keeps Unicode letters, numbers,
@@ -328,6 +353,8 @@ mod tests {
         d.annotate("long", "x".repeat(2000));
         d.annotate("bad key", 1);
         d.add_metadata("AWS.internal", "k", &1);
+        d.add_metadata("aws", "k", &1);
+        d.add_metadata("Aws", "k", &1);
         d.add_metadata("default", "k", &serde_json::json!({"a": [1, 2]}));
         d.set_http_status(429);
         assert_eq!(doc.annotations.len(), 2);

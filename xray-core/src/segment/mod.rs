@@ -205,8 +205,8 @@ impl Entity {
         self.add_metadata_in(DEFAULT_METADATA_NAMESPACE, key, value);
     }
 
-    /// Adds metadata in a namespace. Namespaces starting with `AWS.` are reserved for AWS and are
-    /// refused with a warning.
+    /// Adds metadata in a namespace. The namespace `aws` and namespaces starting with `AWS.` are
+    /// reserved for AWS and are refused with a warning.
     pub fn add_metadata_in<T: Serialize + ?Sized>(&self, namespace: &str, key: &str, value: &T) {
         if self.is_sampled() {
             self.update(|d| d.add_metadata(namespace, key, value));
@@ -217,6 +217,18 @@ impl Entity {
     pub fn record_error<E: std::error::Error + ?Sized>(&self, error: &E) {
         if self.is_sampled() {
             self.update(|d| d.record_error(error));
+        }
+    }
+
+    /// Records an error with the frames of a backtrace captured where it happened; see
+    /// [`EntityData::record_error_with_backtrace`].
+    pub fn record_error_with_backtrace<E: std::error::Error + ?Sized>(
+        &self,
+        error: &E,
+        backtrace: &std::backtrace::Backtrace,
+    ) {
+        if self.is_sampled() {
+            self.update(|d| d.record_error_with_backtrace(error, backtrace));
         }
     }
 
