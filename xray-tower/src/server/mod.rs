@@ -45,7 +45,8 @@
 //!   user info; `user_agent`; `client_ip` from the first `X-Forwarded-For` entry (with
 //!   `x_forwarded_for: true`), else from axum's `ConnectInfo<SocketAddr>` (`axum` feature) or a
 //!   [`PeerAddr`] extension. The scheme is the URI's, else `https` when `X-Forwarded-Proto` says
-//!   so, else `http`.
+//!   so, else `http`. Each of these strings is cut to 250 characters, the segment schema's limit
+//!   (they come from the client: a 100 KB `User-Agent` must not make the segment unsendable).
 //! - `http.response`: status and `content_length` (the `Content-Length` header, the body's exact
 //!   size, or the bytes streamed); 4xx sets `error`, 429 `error` and `throttle`, 5xx `fault`.
 //! - An error from the inner service sets `fault` and records its message as the cause.

@@ -10,6 +10,12 @@ use super::PeerAddr;
 pub(crate) use crate::content_length::content_length;
 use crate::url::{UrlParts, strip_userinfo};
 
+/// The longest `http.request` string recorded, in characters: the segment schema's limit for
+/// `method`, `url`, `user_agent` and `client_ip`. These come from the client; without a cap a
+/// 100 KB `User-Agent` or path would make the document too large to send, and it would be
+/// dropped whole.
+pub(crate) const MAX_REQUEST_STRING_CHARS: usize = 250;
+
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
@@ -47,11 +53,22 @@ pub(crate) fn record_request<B>(
         None => (peer_ip(request), None),
     };
     let http = data.http_request_mut();
-    http.method = Some(request.method().as_str().to_owned());
-    http.url = Some(url);
-    http.user_agent = user_agent;
-    http.client_ip = client_ip;
+    http.method = Some(capped(request.method().as_str().to_owned()));
+    http.url = Some(capped(url));
+    http.user_agent = user_agent.map(capped);
+    http.client_ip = client_ip.map(capped);
     http.x_forwarded_for = forwarded;
+}
+
+/// `s` cut to [`MAX_REQUEST_STRING_CHARS`] characters.
+fn capped(mut s: String) -> String {
+    // At most 250 bytes is at most 250 characters: the common case costs one comparison.
+    if s.len() > MAX_REQUEST_STRING_CHARS
+        && let Some((cut, _)) = s.char_indices().nth(MAX_REQUEST_STRING_CHARS)
+    {
+        s.truncate(cut);
+    }
+    s
 }
 
 /// The URI's scheme (HTTP/2, absolute-form), else `X-Forwarded-Proto` from a load balancer that
@@ -165,6 +182,16 @@ mod tests {
         assert_eq!(forwarded_for(r.headers()), Some("203.0.113.1"));
         let r = request("/", &[("x-forwarded-for", " , 10.0.0.1")]);
         assert_eq!(forwarded_for(r.headers()), None);
+    }
+
+    #[test]
+    fn request_strings_are_capped() {
+        assert_eq!(capped("a".repeat(300)).len(), MAX_REQUEST_STRING_CHARS);
+        assert_eq!(
+            capped("é".repeat(300)).chars().count(),
+            MAX_REQUEST_STRING_CHARS
+        );
+        assert_eq!(capped("short".into()), "short");
     }
 
     #[test]
