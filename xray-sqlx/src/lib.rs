@@ -64,6 +64,7 @@
 //! | `driver_version` | e.g. `sqlx-postgres 0.9` |
 //! | `user` | the user the pool connects as |
 //! | `url` | built from the pool's options: scheme, user, host, port, database; never the password or query parameters (with [`TracedPoolBuilder::url`], the given URL through [`sanitize_url`]) |
+//! | `connection_string` | instead of `url` when that names no database (`sqlite::memory:`, a MySQL pool without one): the OpenTelemetry collector's X-Ray receiver rejects a segment whose `sql.url` has no `scheme://host/database` |
 //! | `preparation` | `call` for `CALL ...`, `statement` for statements sent prepared (anything with `.bind`, or `sqlx::query` without binds), absent for simple-protocol statements (`raw_sql`, a bare `&str`) |
 //!
 //! `BEGIN`, `COMMIT`, `ROLLBACK` (and their savepoint forms) of traced transactions are recorded

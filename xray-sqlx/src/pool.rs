@@ -189,9 +189,9 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
         self
     }
 
-    /// Records this connection URL as `sql.url` instead of the one derived from the pool's
-    /// options. The password and secret query parameters are removed (see
-    /// [`sanitize_url`](crate::sanitize_url)).
+    /// Records this connection URL as `sql.url` (as `sql.connection_string` when it names no
+    /// database) instead of the one derived from the pool's options. The password and secret
+    /// query parameters are removed (see [`sanitize_url`](crate::sanitize_url)).
     pub fn url(mut self, url: &str) -> Self {
         self.url = Some(crate::sql::sanitize_url(url));
         self

@@ -37,7 +37,13 @@ impl<DB: TracedDatabase> Shared<DB> {
         fetch_version: bool,
     ) -> Self {
         let mut template = Sql::default();
-        template.url = target.url.map(Into::into);
+        // The OpenTelemetry collector's X-Ray receiver (inside the CloudWatch agent and ADOT too)
+        // rejects a whole segment document whose `sql.url` names no database, so such connection
+        // strings (`sqlite::memory:`, `mysql://app@host:3306`) go where X-Ray puts non-URL ones.
+        match target.url {
+            Some(url) if crate::sql::has_database_path(&url) => template.url = Some(url.into()),
+            other => template.connection_string = other.map(Into::into),
+        }
         template.user = target.user.map(Into::into);
         template.database_type = Some(DB::NAME.into());
         template.driver_version = Some(DB::DRIVER_VERSION.into());
@@ -135,6 +141,7 @@ impl<DB: TracedDatabase> fmt::Debug for Shared<DB> {
             .field("name", &self.name)
             .field("database_type", &DB::NAME)
             .field("url", &self.template.url)
+            .field("connection_string", &self.template.connection_string)
             .field("database_version", &self.version.get())
             .finish_non_exhaustive()
     }

@@ -193,6 +193,18 @@ pub(crate) fn encode_url_component(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether `url` has the `scheme://host/database` shape the OpenTelemetry collector's X-Ray
+/// receiver parses `sql.url` with (`^(.+//.+)/([^\?]+)\??.*$`; no match rejects the document).
+pub(crate) fn has_database_path(url: &str) -> bool {
+    url.match_indices("//").any(|(i, _)| {
+        let rest = &url[i + 2..];
+        i > 0
+            && rest
+                .match_indices('/')
+                .any(|(j, _)| j > 0 && rest[j + 1..].chars().next().is_some_and(|c| c != '?'))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +269,31 @@ mod tests {
             ("sqlite://app.db?mode=rwc", "sqlite://app.db?mode=rwc"),
         ] {
             assert_eq!(sanitize_url(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn database_paths_as_the_collector_parses_them() {
+        for url in [
+            "postgres://app@db.internal:5432/orders",
+            "postgres://h/db?sslmode=require",
+            "postgres://%2Frun%2Fpostgresql/x",
+            "mysql://app@127.0.0.1:3307/shop",
+            "sqlite:///var/lib/app/orders.db",
+            "sqlite://data/app.db",
+        ] {
+            assert!(has_database_path(url), "{url}");
+        }
+        for url in [
+            "sqlite::memory:",
+            "sqlite://app.db",
+            "mysql://a%40b@[::1]:3306",
+            "postgres://h:5432/",
+            "postgres://h/?sslmode=require",
+            "//h:5432/db",
+            "",
+        ] {
+            assert!(!has_database_path(url), "{url}");
         }
     }
 

@@ -144,8 +144,8 @@ async fn scenario<DB>(
     let url = subs[0]
         .sql
         .as_ref()
-        .and_then(|s| s.url.clone())
-        .expect("sql.url");
+        .and_then(|s| s.url.clone().or_else(|| s.connection_string.clone()))
+        .expect("sql.url or sql.connection_string");
     if b.password.is_some() {
         assert!(url.contains('@'), "user recorded: {url}");
     }
