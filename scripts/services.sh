@@ -11,6 +11,10 @@
 XRAY_SERVICES_DIR=${XRAY_SERVICES_DIR:-$(pwd)/target/services}
 mkdir -p "$XRAY_SERVICES_DIR"
 _xray_pids=()
+# Server pid files (the server runs under runuser as root, so `$!` is not the server itself) and
+# data directories to remove on stop.
+_xray_pidfiles=()
+_xray_dirs=()
 
 _xray_log() { echo "services: $*" >&2; }
 
@@ -58,6 +62,7 @@ start_postgres() {
   local port data
   port=$(_xray_free_port)
   data=$(mktemp -d /tmp/xray-pg.XXXXXX)
+  _xray_dirs+=("$data" "$data.pw")
   chown "$user" "$data" 2>/dev/null || true
   echo "xray-test-password" >"$data.pw"
   chown "$user" "$data.pw" 2>/dev/null || true
@@ -82,12 +87,14 @@ start_mariadb() {
   local port data
   port=$(_xray_free_port)
   data=$(mktemp -d /tmp/xray-mysql.XXXXXX)
+  _xray_dirs+=("$data")
   chown "$user" "$data" 2>/dev/null || true
   _xray_as "$user" mariadb-install-db --no-defaults --datadir="$data/db" --auth-root-authentication-method=normal \
     >"$XRAY_SERVICES_DIR/mysql-init.log" 2>&1 || { _xray_log "mariadb-install-db failed"; return 1; }
   _xray_as "$user" /usr/sbin/mariadbd --no-defaults --datadir="$data/db" --port="$port" --bind-address=127.0.0.1 \
     --socket="$data/sock" --pid-file="$data/pid" --skip-log-bin >"$data/log" 2>&1 &
   _xray_pids+=($!)
+  _xray_pidfiles+=("$data/pid")
   _xray_wait_port "$port" MariaDB || return 1
   # mariadb-install-db creates an anonymous ''@localhost user, which wins over 'xray'@'%' for
   # clients on 127.0.0.1 (it resolves to localhost); so xray gets a localhost account too.
@@ -116,10 +123,21 @@ start_moto() {
 }
 
 stop_services() {
+  local f pid
+  for f in "${_xray_pidfiles[@]}"; do
+    pid=$(cat "$f" 2>/dev/null) && kill "$pid" 2>/dev/null || true
+  done
   for pid in "${_xray_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  _xray_pids=()
   if [ -n "${XRAY_PG_STOP:-}" ]; then
     _xray_as "$XRAY_PG_USER" $XRAY_PG_STOP >/dev/null 2>&1 || true
     unset XRAY_PG_STOP
   fi
+  # Give the servers a moment to exit before their data directories go.
+  for f in "${_xray_pidfiles[@]}"; do
+    for _ in $(seq 1 50); do [ -e "$f" ] || break; sleep 0.1; done
+  done
+  for f in "${_xray_dirs[@]}"; do rm -rf "$f"; done
+  _xray_pids=()
+  _xray_pidfiles=()
+  _xray_dirs=()
 }

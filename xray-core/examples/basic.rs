@@ -39,6 +39,15 @@ impl Emitter for PrintingEmitter {
         );
         self.0.send(datagram)
     }
+
+    // The UDP emitter buffers: a wrapper must pass these on, or `Recorder::flush` does nothing.
+    fn flush(&self) {
+        self.0.flush();
+    }
+
+    fn undelivered(&self) -> u64 {
+        self.0.undelivered()
+    }
 }
 
 #[derive(Debug)]

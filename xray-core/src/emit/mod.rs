@@ -65,7 +65,8 @@ pub trait Emitter: Send + Sync + fmt::Debug + 'static {
     fn send(&self, datagram: Datagram<'_>) -> Result<(), EmitError>;
 
     /// Sends whatever the emitter buffered, before returning. Emitters that send at once need not
-    /// implement this.
+    /// implement this; emitters that wrap another must forward it (and
+    /// [`undelivered`](Self::undelivered)).
     fn flush(&self) {}
 
     /// How many documents `send` accepted that the emitter later failed to deliver (a buffering
