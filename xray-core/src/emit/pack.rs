@@ -48,7 +48,7 @@ pub(crate) fn pack(doc: Document, limit: usize, defaults: &SegmentDefaults, sink
         limit,
         defaults,
     };
-    pack_one(doc, &ctx, streamed, sink, &mut buf, 0);
+    pack_one(doc, &ctx, streamed, false, sink, &mut buf, 0);
     if buf.capacity() <= KEEP_BUFFER_BYTES {
         buf.clear();
         let _ = BUFFER.try_with(|b| b.set(buf));
@@ -88,6 +88,7 @@ fn pack_one(
     mut doc: Document,
     ctx: &Ctx<'_>,
     streamed: bool,
+    mut truncated: bool,
     sink: &mut dyn Sink,
     buf: &mut Vec<u8>,
     depth: usize,
@@ -95,12 +96,23 @@ fn pack_one(
     let limit = ctx.limit;
     serialize_into(buf, &doc, ctx);
     if buf.len() <= limit {
-        sink.datagram(Datagram::new(buf), streamed, false);
+        sink.datagram(Datagram::new(buf), streamed, truncated);
         return;
     }
     let original = buf.len();
     if !doc.subsegments.is_empty() && depth < MAX_DEPTH {
         let children = std::mem::take(&mut doc.subsegments);
+        // When its own data alone cannot fit (a huge metadata payload), the parent is truncated
+        // first, so the children it can still hold stay embedded rather than all being sent on
+        // their own.
+        let own = DAEMON_HEADER.len() + ctx.len(&doc);
+        if !truncated && own + 20 > limit {
+            let removed = truncate(&mut doc, ctx);
+            if !removed.is_empty() {
+                mark_truncated(&mut doc, own, &removed);
+                truncated = true;
+            }
+        }
         let sizes: Vec<usize> = children.iter().map(|c| ctx.len(c)).collect();
         // What the parent costs without children, with room for `,"subsegments":[]`.
         let base = DAEMON_HEADER.len() + ctx.len(&doc) + 20;
@@ -123,13 +135,17 @@ fn pack_one(
                 child.kind = Some(DocumentKind::Subsegment);
                 child.trace_id = ctx.trace_id;
                 child.parent_id = Some(parent_id);
-                pack_one(child, ctx, true, sink, buf, depth + 1);
+                pack_one(child, ctx, true, false, sink, buf, depth + 1);
             }
         }
-        pack_one(doc, ctx, streamed, sink, buf, depth + 1);
+        pack_one(doc, ctx, streamed, truncated, sink, buf, depth + 1);
         return;
     }
-    let removed = truncate(&mut doc, ctx);
+    let removed = if truncated {
+        Vec::new()
+    } else {
+        truncate(&mut doc, ctx)
+    };
     if !removed.is_empty() {
         mark_truncated(&mut doc, original, &removed);
         serialize_into(buf, &doc, ctx);
@@ -342,6 +358,25 @@ mod tests {
             "metadata.default.payload"
         );
         assert_eq!(v["annotations"]["k"], "v");
+    }
+
+    #[test]
+    fn huge_parent_payload_is_truncated_before_children_are_split_out() {
+        let mut root = with_payload("root", 200_000);
+        root.trace_id = Some(TraceId::new());
+        for i in 0..25 {
+            root.subsegments.push(doc(&format!("child{i}")));
+        }
+        let mut sink = Collect::default();
+        pack(root, 64_000, &SegmentDefaults::default(), &mut sink);
+        assert_eq!(sink.docs.len(), 1, "the small children stay embedded");
+        let (v, streamed, truncated, len) = &sink.docs[0];
+        assert!(!*streamed && *truncated && *len <= 64_000);
+        assert_eq!(v["subsegments"].as_array().unwrap().len(), 25);
+        assert_eq!(
+            v["metadata"]["xray"]["truncated"]["removed"][0],
+            "metadata.default.payload"
+        );
     }
 
     #[test]
