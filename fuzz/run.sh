@@ -46,7 +46,7 @@ for t in "${targets[@]}"; do
         echo "fuzz: $t FAILED; the input is in fuzz/artifacts/$t/" >&2
         exit 1
     fi
-    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+    execs=$(grep -a -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
     line="fuzz: $t: $execs executions in $(( $(date +%s) - start ))s, no crash"
     echo "$line"
     summary+=("$line")

@@ -29,11 +29,13 @@ fuzz_target!(|data: &[u8]| {
         String::from_utf8_lossy(&expected),
         "the JSON writer differs from serde_json"
     );
+    // Parsing back is not byte-stable for every float (serde_json's parser may be one ulp off
+    // without its `float_roundtrip` feature), so the writer is compared with serde_json again.
     let again: Document = serde_json::from_slice(&written).expect("written JSON parses back");
     assert_eq!(
         write_document(&again),
-        written,
-        "not stable after one round trip"
+        serde_json::to_vec(&again).expect("a document serializes"),
+        "the JSON writer differs from serde_json after a round trip"
     );
     let _ =
         serde_json::from_slice::<serde_json::Value>(&write_segment(&doc)).expect("segment JSON");
