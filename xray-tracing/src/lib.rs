@@ -1,0 +1,2 @@
+//! `tracing` integration for AWS X-Ray (work in progress).
+#![deny(missing_docs)]
