@@ -167,6 +167,11 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The README's examples compile (and run, unless marked otherwise) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod config_ext;
 mod error_body;
 mod interceptor;

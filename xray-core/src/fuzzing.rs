@@ -28,7 +28,7 @@ pub fn write_segment(doc: &Document) -> Vec<u8> {
     out
 }
 
-/// What [`pack`] produced.
+/// What `pack` produced.
 #[derive(Debug, Default)]
 pub struct Packed {
     /// Every datagram, header line included, with its `streamed` and `truncated` flags.

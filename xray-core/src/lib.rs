@@ -55,12 +55,27 @@
 //! header or an oversized document produce a rate-limited diagnostic through `tracing` (target
 //! `xray`) and counters in [`Recorder::emit_stats`], and the application goes on.
 //!
+//! # Feature flags
+//!
+//! | Feature | Default | Enables |
+//! |---|---|---|
+//! | `centralized-sampling` | yes | The centralized sampler (`sampling::CentralizedSampler`, the default): sampling rules and quotas polled from the daemon's sampling proxy, on one background thread, with a blocking HTTP client (`ureq`, no TLS). Without it the local rules decide. |
+//! | `plugins` | yes | The EC2 and ECS plugins, which ask the instance and task metadata endpoints over HTTP (the same client, only while the recorder is built). The Elastic Beanstalk and EKS plugins read files and are always there. |
+//! | `fuzzing` | no | Entry points for the repository's fuzz targets: internals with no stable API; never enable it. |
+//!
+//! With `default-features = false` the crate has no HTTP client.
+//!
 //! # Supported Rust versions
 //!
 //! The minimum supported Rust version follows the AWS SDK for Rust's (currently 1.94.1).
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's examples compile (and run, unless marked otherwise) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub mod context;
 pub mod daemon;

@@ -71,9 +71,22 @@
 //! [`begin_invocation`] begins the facade for a [`Context`](lambda_runtime::Context); run the
 //! handler's future with [`XrayFutureExt::in_entity`](xray_core::XrayFutureExt::in_entity) and
 //! end the facade afterwards.
+//!
+//! # Feature flags
+//!
+//! None: this crate has no optional features.
+//!
+//! # Supported Rust versions
+//!
+//! The minimum supported Rust version follows the AWS SDK for Rust's (currently 1.94.1).
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's examples compile (and run, unless marked otherwise) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod future;
 mod invocation;

@@ -108,12 +108,22 @@
 //! [`ReceiverStats`] serializes its counters under their field names, with `rejected` holding
 //! `total` and one count per [`RejectKind::as_str`] name.
 //!
+//! # Feature flags
+//!
+//! None for applications: everything above is always there. `fuzzing` exposes internals to the
+//! repository's fuzz targets; it has no stable API and must not be enabled.
+//!
 //! # Supported Rust versions
 //!
 //! The minimum supported Rust version follows the AWS SDK for Rust's (currently 1.94.1).
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's examples compile (and run, unless marked otherwise) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod datagram;
 mod document;

@@ -124,6 +124,11 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The README's examples compile (and run, unless marked otherwise) as doctests.
+#[cfg(all(doctest, feature = "postgres"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod connection;
 mod database;
 mod error;
