@@ -127,6 +127,7 @@ struct ReadmeDoctests;
 
 mod datagram;
 mod document;
+mod filter;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -138,6 +139,7 @@ mod store;
 mod trace;
 
 pub use datagram::{DEFAULT_MAX_DATAGRAM_BYTES, RejectKind, Rejection};
+pub use filter::{Filter, FilterError};
 pub use graph::{CallStats, GraphEdge, GraphNode, NodeKind, ServiceGraph};
 pub use receiver::{Event, LocalReceiver, ReceiverBuilder, Subscription, WaitTimeout};
 pub use render::Style;

@@ -30,6 +30,8 @@ pub(crate) struct StoreConfig {
     pub(crate) incomplete_timeout: Duration,
     pub(crate) max_traces: usize,
     pub(crate) max_entities_per_trace: usize,
+    /// Finished traces not updated for this long are dropped (retention by age).
+    pub(crate) max_age: Option<Duration>,
 }
 
 /// What one insert did, for the counters.
@@ -48,6 +50,8 @@ pub(crate) struct Store {
     config: StoreConfig,
     traces: HashMap<TraceId, TraceState>,
     seq: u64,
+    /// Traces dropped for their age since the last `take_expired`.
+    expired: u64,
 }
 
 #[derive(Debug)]
@@ -98,6 +102,7 @@ impl Store {
             config,
             traces: HashMap::new(),
             seq: 0,
+            expired: 0,
         }
     }
 
@@ -202,7 +207,19 @@ impl Store {
     /// Marks as finished the traces that are complete and quiet, or quiet for so long that
     /// nothing more is expected, and returns them.
     pub(crate) fn sweep(&mut self, now: Instant) -> Vec<Trace> {
+        if let Some(max_age) = self.config.max_age {
+            let before = self.traces.len();
+            self.traces.retain(|_, s| {
+                s.finished.is_none() || now.saturating_duration_since(s.last_update) < max_age
+            });
+            self.expired += (before - self.traces.len()) as u64;
+        }
         self.finish(Some(now))
+    }
+
+    /// How many traces were dropped for their age since the last call.
+    pub(crate) fn take_expired(&mut self) -> u64 {
+        std::mem::take(&mut self.expired)
     }
 
     /// Finishes every open trace now.
@@ -320,6 +337,7 @@ pub fn assemble(documents: impl IntoIterator<Item = Document>) -> Vec<Trace> {
         incomplete_timeout: Duration::ZERO,
         max_traces: usize::MAX,
         max_entities_per_trace: usize::MAX,
+        max_age: None,
     });
     let now = Instant::now();
     for doc in documents {
@@ -486,6 +504,7 @@ mod tests {
             incomplete_timeout: Duration::from_secs(5),
             max_traces: 100,
             max_entities_per_trace: 1000,
+            max_age: None,
         }
     }
 
@@ -690,6 +709,28 @@ mod tests {
         assert!(store.trace(id(0)).is_none() && store.trace(id(10)).is_none());
         assert!(store.trace(id(11)).is_some() && store.trace(id(50)).is_some());
         assert!(store.trace(id(1000)).is_some());
+    }
+
+    #[test]
+    fn finished_traces_expire_by_age_oldest_first() {
+        let t0 = Instant::now();
+        let mut store = Store::new(StoreConfig {
+            max_age: Some(Duration::from_secs(10)),
+            ..config()
+        });
+        for i in 0..3u8 {
+            let mut d = doc("svc", 1, 1.0, Some(2.0));
+            d.trace_id = Some(TraceId::from_parts(1, [i; 12]));
+            store.insert(d, t0 + Duration::from_secs(u64::from(i) * 4));
+        }
+        // Open traces stay whatever their age; the sweep finishes them first.
+        assert_eq!(store.sweep(t0 + Duration::from_secs(9)).len(), 3);
+        assert_eq!(store.take_expired(), 0);
+        store.sweep(t0 + Duration::from_secs(15));
+        assert_eq!(store.take_expired(), 2);
+        assert_eq!(store.take_expired(), 0);
+        let left: Vec<TraceId> = store.traces().iter().map(Trace::trace_id).collect();
+        assert_eq!(left, [TraceId::from_parts(1, [2; 12])]);
     }
 
     #[test]

@@ -34,6 +34,7 @@ impl Default for ReceiverBuilder {
                 incomplete_timeout: Duration::from_secs(5),
                 max_traces: 10_000,
                 max_entities_per_trace: 10_000,
+                max_age: None,
             },
             max_datagram_bytes: DEFAULT_MAX_DATAGRAM_BYTES,
         }
@@ -61,6 +62,14 @@ impl ReceiverBuilder {
     /// trace is forgotten.
     pub fn max_traces(mut self, max: usize) -> Self {
         self.store.max_traces = max.max(1);
+        self
+    }
+
+    /// How long a finished trace is kept after its last document (default: no limit, only
+    /// [`max_traces`](Self::max_traces) bounds the store); older ones are dropped at the next
+    /// sweep and counted with the evicted traces.
+    pub fn max_trace_age(mut self, max_age: Duration) -> Self {
+        self.store.max_age = Some(max_age);
         self
     }
 

@@ -279,6 +279,7 @@ impl Shared {
             let mut state = self.lock();
             let done = state.store.sweep(Instant::now());
             state.stats.traces_finished += done.len() as u64;
+            state.stats.traces_evicted += state.store.take_expired();
             done
         };
         self.publish_finished(&finished);
