@@ -125,6 +125,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub mod daemon;
 mod datagram;
 mod document;
 mod filter;

@@ -30,6 +30,9 @@ OPTIONS:
     -V, --version                Print the version
 
 Diagnostics: RUST_LOG=xray=debug shows what the receiver does.
+
+`xray-local daemon --help`: run as the AWS X-Ray daemon (upload to X-Ray, sampling proxy),
+optionally also showing traces here (--local).
 ";
 
 /// When to color text output.

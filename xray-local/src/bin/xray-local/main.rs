@@ -4,6 +4,7 @@
 //! the service graph periodically and on Ctrl-C (or SIGTERM), then exits. See `--help`.
 
 mod args;
+mod daemon;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -19,6 +20,9 @@ use crate::args::{Color, Command, Options, USAGE};
 const REJECTION_EVERY: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("daemon") {
+        return daemon::main(std::env::args().skip(2));
+    }
     let options = match args::parse(std::env::args().skip(1)) {
         Ok(Command::Run(options)) => options,
         Ok(Command::Help) => {
