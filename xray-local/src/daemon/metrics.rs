@@ -250,7 +250,7 @@ impl fmt::Display for DaemonMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "received {}, rejected {}, queued {} ({} bytes), in flight {}, uploaded {} in {} batches, \
+            "received {}, rejected {}, queued {} ({} bytes), in flight {}, uploaded {} in {} batches (largest {}), \
              retried {}, dropped {}, unprocessed {}, failed {}, proxied {} ({} errors)",
             self.received,
             self.rejected_total(),
@@ -259,6 +259,7 @@ impl fmt::Display for DaemonMetrics {
             self.in_flight,
             self.uploaded,
             self.batches,
+            self.largest_batch,
             self.retries,
             self.dropped,
             self.unprocessed,
