@@ -69,6 +69,21 @@ pub fn current() -> Option<Entity> {
         .flatten()
 }
 
+/// Whether the current entity is sampled (`false` when there is none): what
+/// [`current`]`().is_some_and(|e| e.is_sampled())` says, without cloning the entity — for
+/// integrations that do nothing unless the request is recorded (`xray-tracing` per span).
+#[inline]
+pub fn current_is_sampled() -> bool {
+    CURRENT
+        .try_with(|c| {
+            let e = c.take();
+            let sampled = e.as_ref().is_some_and(Entity::is_sampled);
+            c.set(e);
+            sampled
+        })
+        .unwrap_or(false)
+}
+
 /// Makes `entity` current until the returned guard is dropped, which restores the previous one.
 ///
 /// The guard is not `Send`: it must not be held across an `.await` (use
@@ -299,6 +314,14 @@ mod tests {
             Ok(ContextMissingStrategy::RuntimeError)
         );
         assert!("panic".parse::<ContextMissingStrategy>().is_err());
+    }
+
+    #[test]
+    fn current_is_sampled_leaves_the_slot_alone() {
+        assert!(!current_is_sampled());
+        let _g = set_current(Entity::disabled());
+        assert!(!current_is_sampled());
+        assert!(current().is_some());
     }
 
     #[test]
