@@ -138,6 +138,7 @@ mod render;
 mod stats;
 mod store;
 mod trace;
+mod ui;
 
 pub use datagram::{DEFAULT_MAX_DATAGRAM_BYTES, RejectKind, Rejection};
 pub use filter::{Filter, FilterError};
@@ -147,3 +148,4 @@ pub use render::Style;
 pub use stats::{ReceiverStats, RejectCounts};
 pub use store::assemble;
 pub use trace::{EntityKind, Nodes, Trace, TraceNode};
+pub use ui::{Console, ConsoleServer, DEFAULT_CONSOLE_ADDR};

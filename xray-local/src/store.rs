@@ -217,6 +217,11 @@ impl Store {
         self.finish(Some(now))
     }
 
+    /// The retention limits: the most traces held and how long a finished trace is kept.
+    pub(crate) fn limits(&self) -> (usize, Option<Duration>) {
+        (self.config.max_traces, self.config.max_age)
+    }
+
     /// How many traces were dropped for their age since the last call.
     pub(crate) fn take_expired(&mut self) -> u64 {
         std::mem::take(&mut self.expired)

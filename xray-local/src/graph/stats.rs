@@ -100,6 +100,17 @@ impl CallStats {
         ))
     }
 
+    /// The sum of the requests' latencies (X-Ray's `TotalResponseTime`).
+    pub fn total_time(&self) -> Duration {
+        let sum: u128 = self.durations.iter().map(|&d| u128::from(d)).sum();
+        Duration::from_micros(u64::try_from(sum).unwrap_or(u64::MAX))
+    }
+
+    /// Each request's latency in microseconds, in the order they were counted.
+    pub(crate) fn durations_micros(&self) -> &[u64] {
+        &self.durations
+    }
+
     /// The 95th-percentile latency (nearest rank), unless there were no requests.
     pub fn p95(&self) -> Option<Duration> {
         self.percentile(95)

@@ -90,6 +90,14 @@ impl LocalReceiver {
         ServiceGraph::from_traces(&self.traces())
     }
 
+    /// The traces held, the most kept and how long a finished one is kept (for the console).
+    pub(crate) fn retention(&self) -> (usize, usize, Option<Duration>) {
+        let state = self.shared.lock();
+        let (finished, open) = state.store.counts();
+        let (max, age) = state.store.limits();
+        (finished + open, max, age)
+    }
+
     /// The counters.
     pub fn stats(&self) -> ReceiverStats {
         self.shared.lock().stats

@@ -26,6 +26,15 @@ OPTIONS:
         --incomplete-ms <MS>     An incomplete trace is finished after this long without new
                                  documents [default: 5000]
         --color <WHEN>           auto, always or never [default: auto; NO_COLOR is honoured]
+        --ui <ADDR>              Serve the console (service map, traces, filter expressions)
+                                 on this HTTP address [default: 127.0.0.1:2080]
+        --no-ui                  Do not serve the console
+        --group <NAME=EXPR>      A console group: a filter expression with its own service
+                                 map and trace list (repeatable)
+        --max-traces <N>         Keep at most this many traces, oldest dropped first
+                                 [default: 10000]
+        --max-age <SECS>         Drop finished traces after this long without new documents
+                                 [default: 0, no limit]
     -h, --help                   Print this help
     -V, --version                Print the version
 
@@ -52,6 +61,12 @@ pub(crate) struct Options {
     pub(crate) quiet: Duration,
     pub(crate) incomplete: Duration,
     pub(crate) color: Color,
+    /// Where the console listens; `None` with `--no-ui`.
+    pub(crate) ui: Option<String>,
+    /// `--group NAME=EXPR`, the expressions already checked.
+    pub(crate) groups: Vec<(String, String)>,
+    pub(crate) max_traces: usize,
+    pub(crate) max_age: Option<Duration>,
 }
 
 impl Default for Options {
@@ -63,6 +78,10 @@ impl Default for Options {
             quiet: Duration::from_millis(500),
             incomplete: Duration::from_secs(5),
             color: Color::Auto,
+            ui: Some(xray_local::DEFAULT_CONSOLE_ADDR.to_owned()),
+            groups: Vec::new(),
+            max_traces: 10_000,
+            max_age: None,
         }
     }
 }
@@ -117,6 +136,29 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
                     }
                 }
             }
+            "--ui" => options.ui = Some(value("--ui")?),
+            "--no-ui" if inline.is_none() => options.ui = None,
+            "--group" => {
+                let spec = value("--group")?;
+                let Some((name, expr)) = spec.split_once('=').filter(|(n, _)| !n.trim().is_empty())
+                else {
+                    return Err(format!("--group takes NAME=EXPRESSION, not {spec:?}"));
+                };
+                if let Err(e) = xray_local::Filter::parse(expr) {
+                    return Err(format!("--group {name}: {e}"));
+                }
+                options
+                    .groups
+                    .push((name.trim().to_owned(), expr.to_owned()));
+            }
+            "--max-traces" => {
+                let n = number(&value("--max-traces")?, "--max-traces")?;
+                options.max_traces = usize::try_from(n).unwrap_or(usize::MAX).max(1);
+            }
+            "--max-age" => {
+                let secs = number(&value("--max-age")?, "--max-age")?;
+                options.max_age = (secs > 0).then(|| Duration::from_secs(secs));
+            }
             _ => return Err(format!("unknown argument {arg:?}")),
         }
     }
@@ -166,6 +208,35 @@ mod tests {
         assert_eq!(o.color, Color::Never);
         assert_eq!(run(&["-l", "[::1]:2000"]).unwrap().listen, "[::1]:2000");
         assert_eq!(run(&["--graph-every", "0"]).unwrap().graph_every, None);
+    }
+
+    #[test]
+    fn console_options() {
+        let o = run(&[
+            "--ui=0.0.0.0:8080",
+            "--group",
+            "slow=responsetime > 1",
+            "--group=bad=fault OR error",
+            "--max-traces",
+            "50",
+            "--max-age=600",
+        ])
+        .unwrap();
+        assert_eq!(o.ui.as_deref(), Some("0.0.0.0:8080"));
+        assert_eq!(
+            o.groups,
+            [
+                ("slow".to_owned(), "responsetime > 1".to_owned()),
+                ("bad".to_owned(), "fault OR error".to_owned())
+            ]
+        );
+        assert_eq!(o.max_traces, 50);
+        assert_eq!(o.max_age, Some(Duration::from_secs(600)));
+        assert_eq!(run(&["--no-ui"]).unwrap().ui, None);
+        let e = run(&["--group", "x=fault AND"]).unwrap_err();
+        assert!(e.contains("position 10"), "{e}");
+        assert!(run(&["--group", "=ok"]).is_err());
+        assert!(run(&["--max-traces", "many"]).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! the service graph periodically and on Ctrl-C (or SIGTERM), then exits. See `--help`.
 
 mod args;
+mod console;
 mod daemon;
 
 use std::collections::HashMap;
@@ -59,12 +60,14 @@ fn main() -> ExitCode {
 }
 
 async fn run(options: Options) -> ExitCode {
-    let receiver = match LocalReceiver::builder()
+    let mut builder = LocalReceiver::builder()
         .quiet_period(options.quiet)
         .incomplete_timeout(options.incomplete)
-        .bind(options.listen.as_str())
-        .await
-    {
+        .max_traces(options.max_traces);
+    if let Some(age) = options.max_age {
+        builder = builder.max_trace_age(age);
+    }
+    let receiver = match builder.bind(options.listen.as_str()).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("xray-local: cannot listen on udp://{}: {e}", options.listen);
@@ -77,6 +80,9 @@ async fn run(options: Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let receiver = std::sync::Arc::new(receiver);
+    // Kept alive until the program ends; the console stops when it is dropped.
+    let _console = console::start(&options, &receiver).await;
     let shutdown = shutdown_signal();
     let addr = receiver.local_addr();
     eprintln!(
