@@ -7,6 +7,7 @@
 #   start_postgres   # exports DATABASE_URL      (Debian package postgresql)
 #   start_mariadb    # exports MYSQL_URL         (Debian package mariadb-server)
 #   start_moto       # exports AWS_ENDPOINT_URL  (PyPI package moto[server], in a virtualenv)
+#   install_browser  # exports CHROMIUM          (Debian chromium; npm playwright-core for xray-local's e2e)
 
 XRAY_SERVICES_DIR=${XRAY_SERVICES_DIR:-$(pwd)/target/services}
 mkdir -p "$XRAY_SERVICES_DIR"
@@ -120,6 +121,25 @@ start_moto() {
   _xray_wait_port "$port" moto || return 1
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   _xray_log "moto on 127.0.0.1:$port (AWS_ENDPOINT_URL exported)"
+}
+
+# The xray-local console's browser test: Debian's chromium, and playwright-core from the
+# committed package-lock.json (playwright-core downloads no browser).
+install_browser() {
+  if ! [ -x /usr/bin/chromium ]; then
+    _xray_apt_install chromium || return 1
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    _xray_apt_install nodejs npm || return 1
+  fi
+  local dir=xray-local/tests/browser
+  if ! [ -d "$dir/node_modules/playwright-core" ]; then
+    _xray_log "installing playwright-core into $dir (npm ci)"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$dir" --no-audit --no-fund >"$XRAY_SERVICES_DIR/npm.log" 2>&1 || {
+      _xray_log "npm ci failed, see $XRAY_SERVICES_DIR/npm.log"; return 1; }
+  fi
+  export CHROMIUM=/usr/bin/chromium
+  _xray_log "chromium and playwright-core ready (CHROMIUM exported)"
 }
 
 stop_services() {
