@@ -25,6 +25,10 @@
 //! (when something changed) and on Ctrl-C, the service graph. `--json` prints JSON lines
 //! instead; `--help` lists every option.
 //!
+//! It also serves a local X-Ray console on `--ui` (default `127.0.0.1:2080`): the service map,
+//! traces narrowed by [`Filter`] expressions and groups, and trace timelines in the browser,
+//! with a JSON API shaped like X-Ray's (see [`Console`]).
+//!
 //! # Example
 //!
 //! ```
