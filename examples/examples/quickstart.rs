@@ -15,21 +15,31 @@
 //! `GET /aws` answers `503` unless `AWS_ENDPOINT_URL` names an AWS emulator, e.g.
 //! `source scripts/services.sh && start_moto`. The steps live in `examples/src/quickstart.rs`,
 //! which the quickstart test runs too. Set `NO_COLOR=1` for plain output and `RUST_LOG` for
-//! diagnostics (default `warn`, on stderr).
+//! diagnostics (default `warn,examples=info`, on stderr: the handlers' log lines, each with the
+//! `AWS-XRAY-TRACE-ID` of its request).
 
 use std::error::Error;
 use std::process::ExitCode;
 
 use examples::quickstart::{self, Quickstart};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
 use xray_local::{ServiceGraph, Style};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+    // The handlers' spans become subsegments (`xray-tracing`), and their log lines, on stderr,
+    // carry `AWS-XRAY-TRACE-ID: 1-…@<entity id>`. `RUST_LOG` filters the logs only.
+    tracing_subscriber::registry()
+        .with(xray_tracing::XrayLayer::new())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .map_event_format(xray_tracing::TraceIdFormat::new)
+                .with_filter(
+                    EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| EnvFilter::new("warn,examples=info")),
+                ),
         )
         .init();
     match run().await {

@@ -12,7 +12,8 @@
 //! Segments go to `AWS_XRAY_DAEMON_ADDRESS` (default `127.0.0.1:2000`): an X-Ray daemon, the
 //! CloudWatch agent, or `xray-local`. The routes and the other variables (`LISTEN_ADDR`,
 //! `AWS_XRAY_TRACING_NAME`, `XRAY_SAMPLING_RULES`, `RUST_LOG`) are described in
-//! `examples/src/server.rs`. Diagnostics go to stderr.
+//! `examples/src/server.rs`. Diagnostics go to stderr; the handlers are `#[instrument]`ed, so
+//! with `xray-tracing` each is a subsegment, and their log lines carry the request's trace id.
 
 use std::error::Error;
 use std::io::IsTerminal;
@@ -21,15 +22,24 @@ use std::process::ExitCode;
 use examples::server;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
 use xray_core::Recorder;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    // Spans become subsegments (`XrayLayer`); log lines written within a request carry
+    // `AWS-XRAY-TRACE-ID: 1-…@<entity id>` (`TraceIdFormat`). `RUST_LOG` filters the logs only,
+    // so that it does not switch the handlers' spans off.
+    tracing_subscriber::registry()
+        .with(xray_tracing::XrayLayer::new())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .map_event_format(xray_tracing::TraceIdFormat::new)
+                .with_filter(
+                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+                ),
         )
         .init();
     match run().await {

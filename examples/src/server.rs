@@ -193,14 +193,21 @@ pub fn spawn(listener: TcpListener, recorder: Option<Recorder>) -> io::Result<Ru
     Ok(RunningServer { addr, task })
 }
 
+// `#[instrument]`ed handlers: with `xray_tracing::XrayLayer` installed (as the `server` and
+// `quickstart` examples do) each becomes a subsegment of the request's segment, and their log
+// lines carry the trace id.
+#[tracing::instrument(skip_all)]
 async fn hello(segment: Option<XraySegment>) -> &'static str {
+    tracing::info!("saying hello");
     if let Some(segment) = segment {
         segment.annotate("greeting", "hello");
     }
     "Hello, world!"
 }
 
+#[tracing::instrument(skip_all, fields(xray.annotation.code = code))]
 async fn status(Path(code): Path<u16>) -> impl IntoResponse {
+    tracing::info!(code, "answering with the status asked for");
     match StatusCode::from_u16(code) {
         Ok(status) if (200..600).contains(&code) => (status, format!("{status}\n")),
         _ => (
@@ -210,16 +217,21 @@ async fn status(Path(code): Path<u16>) -> impl IntoResponse {
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn chain(State(state): State<AppState>) -> impl IntoResponse {
     match call_hello(&state).await {
         Ok((status, body)) => (status, format!("chain -> {body}")),
-        Err(err) => (
-            StatusCode::BAD_GATEWAY,
-            format!("chain -> /hello failed: {err}\n"),
-        ),
+        Err(err) => {
+            tracing::error!(error = %err, "calling /hello failed");
+            (
+                StatusCode::BAD_GATEWAY,
+                format!("chain -> /hello failed: {err}\n"),
+            )
+        }
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn call_hello(
     state: &AppState,
 ) -> Result<(StatusCode, String), Box<dyn Error + Send + Sync>> {
