@@ -315,6 +315,17 @@ async fn the_page_is_self_contained() {
         }
     }
     assert_eq!(get(&console, "/nope").await.status, 404);
+    // A name other than localhost or an IP address: a DNS-rebinding page, refused.
+    let mut stream = TcpStream::connect(console.local_addr()).await.unwrap();
+    stream
+        .write_all(
+            b"GET /api/traces HTTP/1.1\r\nhost: evil.example:2080\r\nconnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
     assert_eq!(
         request(&console, "PUT", "/api/traces", None).await.status,
         405

@@ -42,6 +42,9 @@ const MAX_GROUP_NAME: usize = 64;
 /// | `DELETE /api/groups/{name}` | Like `DeleteGroup` |
 /// | `GET /api/status` | The traces held, the retention limits and the receiver's counters |
 ///
+/// Requests whose `Host` is neither an IP address nor `localhost` are refused (`403`), so that a
+/// web page elsewhere cannot read traces by rebinding its name to this address.
+///
 /// `group` narrows to the traces matching the group's expression, `filter` to those matching
 /// an expression (both when both are given). An invalid expression answers `400` with
 /// `{"__type": "InvalidRequestException", "message": .., "Position": ..}`; `message` shows the

@@ -58,6 +58,13 @@ pub(super) async fn run(listener: TcpListener, console: Arc<Console>) {
 }
 
 async fn handle(console: Arc<Console>, req: Request<Incoming>) -> Response<Body> {
+    if !host_allowed(req.headers().get(header::HOST)) {
+        return invalid(
+            StatusCode::FORBIDDEN,
+            "open the console by IP address or localhost",
+            None,
+        );
+    }
     let path = req.uri().path().to_owned();
     let query = parse_query(req.uri().query().unwrap_or(""));
     let method = req.method().clone();
@@ -277,6 +284,25 @@ fn invalid(status: StatusCode, message: &str, position: Option<usize>) -> Respon
     )
 }
 
+/// Whether the `Host` header names an IP address or localhost. A page on another site that
+/// rebinds its own name to 127.0.0.1 sends its name here, so it cannot read traces.
+fn host_allowed(host: Option<&header::HeaderValue>) -> bool {
+    // HTTP/1.0 clients may send none; a browser always does.
+    let Some(host) = host else {
+        return true;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.to_ascii_lowercase().ends_with(".localhost")
+        || name.parse::<std::net::IpAddr>().is_ok()
+}
+
 fn parse_query(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
@@ -332,5 +358,28 @@ mod tests {
             ]
         );
         assert_eq!(percent_decode("%C3%A9%"), "é%");
+    }
+
+    #[test]
+    fn hosts() {
+        let allowed = |h: &str| host_allowed(Some(&header::HeaderValue::from_str(h).unwrap()));
+        for ok in [
+            "127.0.0.1:2080",
+            "localhost:2080",
+            "LOCALHOST",
+            "[::1]:2080",
+            "10.0.0.5",
+            "app.localhost:1",
+        ] {
+            assert!(allowed(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:2080",
+            "127.0.0.1.nip.io",
+            "localhost.evil.example",
+        ] {
+            assert!(!allowed(bad), "{bad}");
+        }
+        assert!(host_allowed(None));
     }
 }

@@ -247,7 +247,12 @@ async function refreshTraces() {
     if (status === 400) {
       error.textContent = body.message;
       error.hidden = false;
-      $("filter").classList.add("invalid");
+      const input = $("filter");
+      input.classList.add("invalid");
+      // Put the cursor where the expression went wrong (unless the user is typing elsewhere).
+      if (typeof body.Position === "number" && document.activeElement === input && input.value.trim() === state.filter) {
+        input.setSelectionRange(body.Position, body.Position + 1);
+      }
     }
     return;
   }
