@@ -62,31 +62,32 @@ fn start_sink(runtime: &tokio::runtime::Runtime) -> (SocketAddr, Arc<AtomicU64>)
             let (stream, _) = listener.accept().await.unwrap();
             let counted = Arc::clone(&counted);
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let counted = Arc::clone(&counted);
-                    async move {
-                        let put = req.uri().path() == "/TraceSegments";
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let answer = if put {
-                            #[derive(serde::Deserialize)]
-                            struct Put {
-                                #[serde(rename = "TraceSegmentDocuments")]
-                                documents: Vec<serde::de::IgnoredAny>,
-                            }
-                            let put: Put = serde_json::from_slice(&body).unwrap();
-                            counted.fetch_add(put.documents.len() as u64, Relaxed);
-                            r#"{"UnprocessedTraceSegments":[]}"#
-                        } else {
-                            "{}"
-                        };
-                        let mut response = http::Response::new(Full::new(Bytes::from(answer)));
-                        response.headers_mut().insert(
-                            http::header::CONTENT_TYPE,
-                            http::HeaderValue::from_static("application/json"),
-                        );
-                        Ok::<_, Infallible>(response)
-                    }
-                });
+                let service =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let counted = Arc::clone(&counted);
+                        async move {
+                            let put = req.uri().path() == "/TraceSegments";
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let answer = if put {
+                                #[derive(serde::Deserialize)]
+                                struct Put {
+                                    #[serde(rename = "TraceSegmentDocuments")]
+                                    documents: Vec<serde::de::IgnoredAny>,
+                                }
+                                let put: Put = serde_json::from_slice(&body).unwrap();
+                                counted.fetch_add(put.documents.len() as u64, Relaxed);
+                                r#"{"UnprocessedTraceSegments":[]}"#
+                            } else {
+                                "{}"
+                            };
+                            let mut response = http::Response::new(Full::new(Bytes::from(answer)));
+                            response.headers_mut().insert(
+                                http::header::CONTENT_TYPE,
+                                http::HeaderValue::from_static("application/json"),
+                            );
+                            Ok::<_, Infallible>(response)
+                        }
+                    });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;

@@ -464,3 +464,86 @@ fn parse_amz_date(date: &str) -> std::time::SystemTime {
     let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
     std::time::UNIX_EPOCH + Duration::from_secs(secs as u64)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_uploads_and_shows_traces_at_once() {
+    let (fake, endpoint) = FakeXray::start().await;
+    let port = loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            break port;
+        }
+    };
+    let address = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xray-local"))
+        .args([
+            "daemon",
+            "--local",
+            "-b",
+            &address,
+            "-t",
+            &address,
+            "-n",
+            "us-east-1",
+        ])
+        .args(["--endpoint-url", &format!("http://{endpoint}")])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The TCP side answers once the daemon is up.
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let metrics_url: http::Uri = format!("http://{address}/metrics").parse().unwrap();
+    wait_until_async(|| client.get(metrics_url.clone())).await;
+
+    let recorder = xray_core::Recorder::builder()
+        .daemon_address(xray_core::daemon::DaemonAddress::new(
+            address.parse::<SocketAddr>().unwrap().into(),
+        ))
+        .sample_all()
+        .ignore_env()
+        .build()
+        .unwrap();
+    let segment = recorder.begin_segment("local-and-uploaded");
+    segment.begin_subsegment("step").end();
+    let id = segment.id().unwrap().to_string();
+    segment.end();
+    recorder.flush();
+    wait_until("the upload", || fake.stored().contains_key(&id)).await;
+
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        let _ = child.stdin.take();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("local-and-uploaded"), "{stdout}");
+    assert!(stdout.contains("step"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("uploaded 1 in 1 batches"), "{stderr}");
+}
+
+async fn wait_until_async<F, Fut, T, E>(mut attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let start = Instant::now();
+    while attempt().await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "daemon did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

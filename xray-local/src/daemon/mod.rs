@@ -27,6 +27,27 @@
 //!   text format, and [`DaemonBuilder::log_every`] logs them as one line (target `xray`, level
 //!   info) when they changed.
 //!
+//! # The command line
+//!
+//! `xray-local daemon` runs a [`Daemon`] with the official daemon's option names
+//! (`xray-local daemon --help` lists them all):
+//!
+//! | Official daemon | `xray-local daemon` | Builder |
+//! |---|---|---|
+//! | `-b/--bind ADDR` | the same | [`DaemonBuilder::udp`] |
+//! | `-t/--bind-tcp ADDR` | the same | [`DaemonBuilder::tcp`] |
+//! | `-n/--region REGION` | the same | [`DaemonBuilder::region`] |
+//! | `-m/--buffer-memory MB` | the same (minimum 3) | [`DaemonBuilder::buffer_bytes`] |
+//! | `-l/--log-level dev…prod` | the same (`prod` is info, `dev` trace) | `tracing` filter |
+//! | `-o/--local-mode` | accepted, no effect | |
+//! | `Endpoint` (config file) | `--endpoint-url URL` (or `AWS_ENDPOINT_URL`) | [`DaemonBuilder::endpoint_url`] |
+//! | `Concurrency` (config file) | `--concurrency N` | [`DaemonBuilder::concurrency`] |
+//! | `-c`, `-r`, `-a`, `-p`, `-f` | refused with an explanation | |
+//! | | `--local`: also show traces and the service graph here | [`DaemonBuilder::forward_to`] |
+//! | | `--no-upload` (with `--local`) | [`DaemonBuilder::upload`] |
+//! | | `--metrics-every SECS` (default 60, 0 never) | [`DaemonBuilder::log_every`] |
+//! | | `--shutdown-timeout SECS` (default 10) | [`Daemon::shutdown`] |
+//!
 //! # Example
 //!
 //! ```no_run
