@@ -251,6 +251,10 @@ impl XrayLayer {
         let Some(span) = ctx.span(id) else {
             return;
         };
+        if span.extensions().get::<XraySpan>().is_some() {
+            // Another `XrayLayer` in the same subscriber traced it already.
+            return;
+        }
         let subsegment = parent.begin_subsegment(meta.name());
         let mut recorded = Recorded::default();
         attrs.record(&mut recorded);
@@ -258,7 +262,11 @@ impl XrayLayer {
             subsegment.update(|d| recorded.apply(d));
         }
         LIVE.fetch_add(1, Ordering::Relaxed);
-        span.extensions_mut().insert(XraySpan { subsegment });
+        // `replace`, not `insert`, which panics when the type is there already.
+        let previous = span.extensions_mut().replace(XraySpan { subsegment });
+        if previous.is_some() {
+            LIVE.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 

@@ -291,3 +291,18 @@ fn sampled_only_leaves_unsampled_requests_alone() {
     assert_eq!(value["fields"]["message"], "unsampled");
     assert!(value.get("AWS-XRAY-TRACE-ID").is_none(), "{text}");
 }
+
+#[test]
+fn two_layers_in_one_subscriber_trace_a_span_once() {
+    let doc = traced(
+        tracing_subscriber::registry()
+            .with(XrayLayer::new())
+            .with(XrayLayer::new()),
+        || {
+            let _s = info_span!("once").entered();
+            let _sub = xray_core::begin_subsegment("inside");
+        },
+    );
+    assert_eq!(names(&doc.subsegments), ["once"]);
+    assert_eq!(names(&doc.subsegments[0].subsegments), ["inside"]);
+}
