@@ -55,7 +55,7 @@ fn node_type(node: &GraphNode) -> String {
 /// `GetServiceGraph`: `Services`, each with its `Edges` pointing at other services by
 /// `ReferenceId`. Extra fields: `Id` and `Kind` (the [`ServiceGraph`]'s node id and kind),
 /// `AverageResponseTime` on edges, `TraceCount`.
-pub(crate) fn service_graph(graph: &ServiceGraph, traces: &[Trace]) -> Value {
+pub(crate) fn service_graph(graph: &ServiceGraph, traces: &[&Trace]) -> Value {
     let index: BTreeMap<&str, usize> = graph
         .nodes()
         .iter()
@@ -101,7 +101,7 @@ pub(crate) fn service_graph(graph: &ServiceGraph, traces: &[Trace]) -> Value {
         .collect();
     let start = traces
         .iter()
-        .filter_map(Trace::start_time)
+        .filter_map(|t| t.start_time())
         .map(|t| t.as_secs_f64())
         .min_by(f64::total_cmp);
     let end = traces
@@ -328,7 +328,8 @@ mod tests {
     fn service_graph_is_shaped_like_x_ray() {
         let traces = traces();
         let graph = ServiceGraph::from_traces(&traces);
-        let v = service_graph(&graph, &traces);
+        let refs: Vec<&Trace> = traces.iter().collect();
+        let v = service_graph(&graph, &refs);
         let services = v["Services"].as_array().unwrap();
         let names: Vec<&str> = services
             .iter()

@@ -150,8 +150,7 @@ fn get_api(console: &Console, path: &str, query: &[(String, String)]) -> Respons
                 )
             } else {
                 let graph = ServiceGraph::from_traces(matched.iter().copied());
-                let owned: Vec<Trace> = matched.into_iter().cloned().collect();
-                json_response(StatusCode::OK, &api::service_graph(&graph, &owned))
+                json_response(StatusCode::OK, &api::service_graph(&graph, &matched))
             }
         }
         p if p.starts_with("/api/traces/") => {
