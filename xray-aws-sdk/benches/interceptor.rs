@@ -1,9 +1,10 @@
 //! What the X-Ray interceptor adds to an AWS SDK call, against the same client without it.
 //!
-//! Run with `cargo bench -p xray-aws-sdk`. A real `aws-sdk-dynamodb` client sends `GetItem`
-//! through `infallible_client_fn`, which answers every request in-process with a fixed response
-//! (no network, no socket), so the figures are the SDK's own cost per call plus ours. Cases,
-//! measured in interleaved rounds in one process:
+//! Run with `cargo bench -p xray-aws-sdk --features dynamodb` (without the feature the sampled
+//! case records no DynamoDB parameters; the bench says which). A real `aws-sdk-dynamodb` client
+//! sends `GetItem` through `infallible_client_fn`, which answers every request in-process with a
+//! fixed response (no network, no socket), so the figures are the SDK's own cost per call plus
+//! ours. Cases, all with the same client configuration and measured in one process:
 //!
 //! - baseline: the client without the interceptor (inside an X-Ray context, like the others);
 //! - sampled: with the interceptor (`.with_xray()`), under a sampled segment (subsegment,
@@ -14,18 +15,35 @@
 //! - a control: an interceptor with the same three hooks that only sets a fixed trace header.
 //!   It is the floor for anything that propagates the trace through an interceptor: the SDK's
 //!   hook dispatch plus one more header to build, send (and, here, convert for the test client).
+//! - a second control, under a sampled segment: an interceptor that only begins a bare
+//!   subsegment, sets its header and ends it — what the recorder itself costs per traced call,
+//!   before anything is recorded about the call.
 //!
 //! Every case makes its calls in groups of ten under a fresh segment, as a request handler would;
-//! only the calls are timed, and the cases take turns segment by segment (3000 turns each,
-//! `XRAY_BENCH_ROUNDS` to change). Emission is excluded, as it happens when the segment ends (outside
-//! the clock; a discarding emitter). Targets: ≤ 5% added time sampled, ≤ 1% unsampled.
+//! only the calls are timed. Emission is excluded, as it happens when the segment ends (outside
+//! the clock; a discarding emitter). After a warm-up, each round times one group of every case,
+//! in a fresh random order (so that no case always follows the same one, e.g. the sampled case's
+//! emission), 3000 rounds (`XRAY_BENCH_ROUNDS`). Two figures per case: the ratio of the medians,
+//! and the median over rounds of the ratio to the baseline of the same round (paired, so that
+//! load changing from one moment to the next cancels out). Targets: <= 5% added time sampled,
+//! <= 1% unsampled.
 //!
-//! For figures that machine noise cannot move, count instructions per call with callgrind: run
-//! one case alone with `XRAY_BENCH_CASE=baseline|sampled|unsampled|unsampled-interceptor` and
-//! `XRAY_BENCH_ITERS=N` under
-//! `valgrind --tool=callgrind --toggle-collect='*get_item*'` (only the calls are counted) and
-//! divide the total by N.
+//! Then, with a counting allocator, the heap allocations per call of each case: a figure that
+//! machine noise cannot move.
+//!
+//! For instruction counts (and, with `--cache-sim=yes`, cache misses: the added time follows
+//! them more than the instructions, as the SDK's code alone overflows the instruction cache), run
+//! one case alone with `XRAY_BENCH_ITERS=N` and
+//! `XRAY_BENCH_CASE=baseline|sampled|unsampled|unsampled-interceptor|header-only|bare-subsegment`
+//! under `valgrind --tool=callgrind --toggle-collect='*get_item*'` (only the calls are counted)
+//! and divide the totals by N.
 
+// The counting allocator is the one `unsafe` in here: `GlobalAlloc` is an unsafe trait.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedInterceptor};
@@ -38,7 +56,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 };
 use aws_smithy_runtime_api::client::interceptors::{Intercept, dyn_dispatch_hint};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use bench_support::{Measurement, black_box, table};
 use xray_aws_sdk::XrayInterceptor;
 use xray_core::emit::{Datagram, EmitError, Emitter};
@@ -71,6 +89,10 @@ enum Tracing {
     /// The floor: a permanent interceptor with the same three hooks that only sets a fixed
     /// `X-Amzn-Trace-Id` on each attempt.
     HeaderOnly,
+    /// The floor of the sampled case: a permanent interceptor that only begins a bare
+    /// subsegment (no `aws` block, no response), keeps it in the bag, sets its header on each
+    /// attempt and ends it. What the recorder itself costs per traced call.
+    BareSubsegment,
 }
 
 /// See [`Tracing::HeaderOnly`].
@@ -116,6 +138,75 @@ impl Intercept for HeaderOnly {
     }
 }
 
+/// See [`Tracing::BareSubsegment`].
+#[derive(Debug)]
+struct BareSubsegment;
+
+#[derive(Debug)]
+struct Bare(Option<xray_core::Subsegment>);
+
+impl Storable for Bare {
+    type Storer = StoreReplace<Self>;
+}
+
+#[dyn_dispatch_hint]
+impl Intercept for BareSubsegment {
+    fn name(&self) -> &'static str {
+        "BareSubsegment"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(entity) = xray_core::context::current().filter(|e| e.is_sampled()) {
+            let subsegment = entity.begin_subsegment("DynamoDB");
+            cfg.interceptor_state().store_put(Bare(Some(subsegment)));
+        }
+        Ok(())
+    }
+
+    fn modify_before_transmit(
+        &self,
+        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(header) = cfg
+            .interceptor_state()
+            .load::<Bare>()
+            .and_then(|b| b.0.as_ref())
+            .and_then(|s| s.trace_header())
+        {
+            // Sized once, not grown by the formatter: `header.to_string()` would reallocate.
+            let mut value = String::with_capacity(96);
+            let _ = write!(value, "{header}");
+            let _ = ctx.request_mut().headers_mut().try_insert(
+                const { http::HeaderName::from_static("x-amzn-trace-id") },
+                value,
+            );
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _ctx: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(subsegment) = cfg
+            .get_mut_from_interceptor_state::<Bare>()
+            .and_then(|b| b.0.take())
+        {
+            subsegment.end();
+        }
+        Ok(())
+    }
+}
+
 fn client(tracing: Tracing) -> aws_sdk_dynamodb::Client {
     let http = infallible_client_fn(|_request| {
         http::Response::builder()
@@ -141,6 +232,9 @@ fn client(tracing: Tracing) -> aws_sdk_dynamodb::Client {
         Tracing::HeaderOnly => {
             config.push_interceptor(SharedInterceptor::permanent(HeaderOnly));
         }
+        Tracing::BareSubsegment => {
+            config.push_interceptor(SharedInterceptor::permanent(BareSubsegment));
+        }
     }
     aws_sdk_dynamodb::Client::from_conf(config.build())
 }
@@ -160,6 +254,68 @@ async fn get_item(client: &aws_sdk_dynamodb::Client) {
     black_box(out);
 }
 
+/// The system allocator, counting allocations while [`COUNTING`] is set. Off during the timing,
+/// where even a relaxed atomic increment per allocation would add to every case.
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size);
+        // SAFETY: forwarded as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[inline]
+fn count(size: usize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(size as u64, Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A small deterministic generator for the order of the cases in each round.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -175,44 +331,11 @@ fn main() {
     let traced = client(Tracing::WithXray);
     let checked = client(Tracing::Interceptor);
     let floor = client(Tracing::HeaderOnly);
+    let bare = client(Tracing::BareSubsegment);
 
-    // One case alone, for instruction counts under callgrind (see the top of this file), in
-    // the same groups of calls under fresh segments as below.
-    if let Ok(case) = std::env::var("XRAY_BENCH_CASE") {
-        let iters: u64 = std::env::var("XRAY_BENCH_ITERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1000);
-        let (client, sampled) = match case.as_str() {
-            "baseline" => (&plain, false),
-            "sampled" => (&traced, true),
-            "unsampled" => (&traced, false),
-            "unsampled-interceptor" => (&checked, false),
-            "header-only" => (&floor, false),
-            other => panic!(
-                "XRAY_BENCH_CASE={other}: expected baseline, sampled, unsampled, unsampled-interceptor or header-only"
-            ),
-        };
-        for _ in 0..iters.div_ceil(PER_SEGMENT) {
-            let segment = recorder.segment("bench").sampled(sampled).begin();
-            rt.block_on(
-                async {
-                    for _ in 0..PER_SEGMENT {
-                        get_item(client).await;
-                    }
-                }
-                .in_entity(segment.entity().clone()),
-            );
-            segment.end();
-        }
-        println!("{case}: {iters} calls");
-        return;
-    }
-
-    // Each case runs its calls in groups of `PER_SEGMENT`, each group under a fresh segment
-    // (sampled, or not), as a request handler would. Only the calls are timed: beginning the
-    // segment, and ending it (serialization and emission of a sampled one), happen outside the
-    // clock.
+    // Runs `calls` calls in groups of `PER_SEGMENT`, each group under a fresh segment (sampled,
+    // or not), as a request handler would. Only the calls are timed: beginning the segment, and
+    // ending it (serialization and emission of a sampled one), happen outside the clock.
     let timed = |client: &aws_sdk_dynamodb::Client, sampled: bool, calls: u64| -> Duration {
         let mut total = Duration::ZERO;
         for _ in 0..calls.div_ceil(PER_SEGMENT) {
@@ -232,50 +355,104 @@ fn main() {
         }
         total
     };
-    let cases: [(&str, &aws_sdk_dynamodb::Client, bool); 5] = [
-        ("GetItem, no interceptor (baseline)", &plain, false),
+
+    // One case alone, for instruction counts under callgrind (see the top of this file), in
+    // the same groups of calls under fresh segments.
+    if let Ok(case) = std::env::var("XRAY_BENCH_CASE") {
+        let iters: u64 = std::env::var("XRAY_BENCH_ITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000);
+        let (client, sampled) = match case.as_str() {
+            "baseline" => (&plain, false),
+            "sampled" => (&traced, true),
+            "unsampled" => (&traced, false),
+            "unsampled-interceptor" => (&checked, false),
+            "header-only" => (&floor, false),
+            "bare-subsegment" => (&bare, true),
+            other => panic!(
+                "XRAY_BENCH_CASE={other}: expected baseline, sampled, unsampled, unsampled-interceptor, header-only or bare-subsegment"
+            ),
+        };
+        let elapsed = timed(client, sampled, iters);
+        println!(
+            "{case}: {iters} calls, {:.0} ns/call",
+            elapsed.as_nanos() as f64 / iters as f64
+        );
+        return;
+    }
+
+    let cases: [(&str, &aws_sdk_dynamodb::Client, bool, &str); 6] = [
+        ("GetItem, no interceptor (baseline)", &plain, false, ""),
         (
             "GetItem, floor: interceptor setting a fixed header",
             &floor,
             false,
+            "(floor)",
         ),
-        ("GetItem, with_xray(), sampled segment", &traced, true),
-        ("GetItem, with_xray(), unsampled segment", &traced, false),
+        (
+            "GetItem, floor: bare subsegment, sampled segment",
+            &bare,
+            true,
+            "(floor)",
+        ),
+        (
+            "GetItem, with_xray(), sampled segment",
+            &traced,
+            true,
+            "(target <= 5%)",
+        ),
+        (
+            "GetItem, with_xray(), unsampled segment",
+            &traced,
+            false,
+            "(target <= 1%)",
+        ),
         (
             "GetItem, .interceptor(..), unsampled segment",
             &checked,
             false,
+            "(target <= 1%)",
         ),
     ];
-    // After a warm-up, the cases take turns one segment (ten calls) at a time, thousands of
-    // times: load from the rest of the machine shifts within milliseconds, so fine interleaving
-    // spreads it evenly over the cases. Per case, the median and the fastest of the per-segment
-    // times are kept.
-    for (_, client, sampled) in &cases {
+    for (_, client, sampled, _) in &cases {
         timed(client, *sampled, 500);
     }
     let rounds: usize = std::env::var("XRAY_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3000);
+        .unwrap_or(3000)
+        .max(1);
     let mut samples = vec![Vec::with_capacity(rounds); cases.len()];
-    for round in 0..rounds {
-        // Rotate the order too, so no case always runs right after the same other one.
-        for k in 0..cases.len() {
-            let i = (round + k) % cases.len();
-            let (_, client, sampled) = cases[i];
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    for _ in 0..rounds {
+        // A fresh order each round (Fisher-Yates).
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        for &i in &order {
+            let (_, client, sampled, _) = cases[i];
             let elapsed = timed(client, sampled, PER_SEGMENT);
             samples[i].push(elapsed.as_nanos() as f64 / PER_SEGMENT as f64);
         }
     }
+    // Paired: each round's time against the baseline's time of the same round.
+    let paired: Vec<f64> = samples
+        .iter()
+        .map(|s| {
+            let mut ratios: Vec<f64> = s.iter().zip(&samples[0]).map(|(t, b)| t / b).collect();
+            median(&mut ratios)
+        })
+        .collect();
     let results: Vec<Measurement> = cases
         .iter()
         .zip(samples)
-        .map(|((name, _, _), mut s)| {
-            s.sort_by(f64::total_cmp);
+        .map(|((name, ..), mut s)| {
+            let median_ns = median(&mut s);
             Measurement {
                 name: (*name).to_owned(),
-                median_ns: s[s.len() / 2],
+                median_ns,
                 min_ns: s[0],
                 max_ns: s[s.len() - 1],
             }
@@ -283,29 +460,77 @@ fn main() {
         .collect();
     let calls = rounds as u64 * PER_SEGMENT;
 
+    // Allocations per call, counted over whole groups like the timing (segment begin and end
+    // outside the count).
+    let calls_counted = 20 * PER_SEGMENT;
+    let allocations: Vec<(f64, f64)> = cases
+        .iter()
+        .map(|(_, client, sampled, _)| {
+            let mut allocs = 0;
+            let mut bytes = 0;
+            for _ in 0..calls_counted / PER_SEGMENT {
+                let segment = recorder.segment("bench").sampled(*sampled).begin();
+                let entity = segment.entity().clone();
+                let (a0, b0) = (
+                    ALLOCS.load(Ordering::Relaxed),
+                    BYTES.load(Ordering::Relaxed),
+                );
+                COUNTING.store(true, Ordering::Relaxed);
+                rt.block_on(
+                    async {
+                        for _ in 0..PER_SEGMENT {
+                            get_item(client).await;
+                        }
+                    }
+                    .in_entity(entity),
+                );
+                COUNTING.store(false, Ordering::Relaxed);
+                allocs += ALLOCS.load(Ordering::Relaxed) - a0;
+                bytes += BYTES.load(Ordering::Relaxed) - b0;
+                segment.end();
+            }
+            (
+                allocs as f64 / calls_counted as f64,
+                bytes as f64 / calls_counted as f64,
+            )
+        })
+        .collect();
+
     println!(
         "{}",
         table(
             &format!(
-                "xray-aws-sdk: replayed DynamoDB GetItem (infallible_client_fn, no network): {calls} calls per case, {PER_SEGMENT} per segment, cases interleaved segment by segment"
+                "xray-aws-sdk: replayed DynamoDB GetItem (infallible_client_fn, no network): {calls} calls per case, {PER_SEGMENT} per segment, cases in a random order each round; parameter capture {}",
+                if cfg!(feature = "dynamodb") {
+                    "on (feature dynamodb)"
+                } else {
+                    "off (no feature dynamodb)"
+                }
             ),
             &results,
             0
         )
     );
     let base = &results[0];
-    for (r, target) in results[1..].iter().zip([
-        "(floor)",
-        "(target <= 5%)",
-        "(target <= 1%)",
-        "(target <= 1%)",
-    ]) {
+    for ((r, (_, _, _, target)), paired) in results.iter().zip(&cases).zip(&paired).skip(1) {
         println!(
-            "  {:<52} added {:>6.0} ns/call = {:>+6.2}% (median), {:>+6.2}% (fastest segment) {target}",
+            "  {:<52} added {:>6.0} ns/call = {:>+6.2}% (ratio of medians), {:>+6.2}% (median of paired ratios) {target}",
             r.name,
             r.median_ns - base.median_ns,
             (r.median_ns / base.median_ns - 1.0) * 100.0,
-            (r.min_ns / base.min_ns - 1.0) * 100.0,
+            (paired - 1.0) * 100.0,
+        );
+    }
+    println!(
+        "
+  heap allocations per call (counted over {calls_counted} calls per case)"
+    );
+    let (base_allocs, base_bytes) = allocations[0];
+    for ((name, ..), (allocs, bytes)) in cases.iter().zip(&allocations) {
+        println!(
+            "  {name:<52} {allocs:>7.1} allocations ({:>+5.1}), {bytes:>8.0} bytes ({:>+6.0})",
+            allocs - base_allocs,
+            bytes - base_bytes,
         );
     }
 }

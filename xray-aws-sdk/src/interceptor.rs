@@ -125,15 +125,11 @@ fn skip(meta: &Metadata, cfg: &ConfigBag) -> bool {
 fn inject(headers: &mut Headers, ours: &TraceHeader, value: String) {
     // Insert first and look at what was replaced: the common case has no header yet, and this
     // spares a lookup on every attempt.
-    let previous = match headers
-        .try_insert(const { http::HeaderName::from_static(HEADER_NAME) }, value)
-    {
-        Ok(previous) => previous,
-        Err(err) => {
-            tracing::debug!(target: "xray", error = %err, "could not set the X-Amzn-Trace-Id header");
-            return;
-        }
-    };
+    let previous =
+        match headers.try_insert(const { http::HeaderName::from_static(HEADER_NAME) }, value) {
+            Ok(previous) => previous,
+            Err(err) => return not_set(&err),
+        };
     let Some(existing) = previous.and_then(|v| TraceHeader::parse(&v).ok()) else {
         return;
     };
@@ -141,6 +137,14 @@ fn inject(headers: &mut Headers, ours: &TraceHeader, value: String) {
         let merged = header_value(&merge_extra(ours.clone(), &existing));
         let _ = headers.try_insert(const { http::HeaderName::from_static(HEADER_NAME) }, merged);
     }
+}
+
+// Out of line: the hot path of every attempt stays small (its code competes for the instruction
+// cache with the SDK's own, which is larger than the cache).
+#[cold]
+#[inline(never)]
+fn not_set(err: &dyn std::error::Error) {
+    tracing::debug!(target: "xray", error = %err, "could not set the X-Amzn-Trace-Id header");
 }
 
 /// `header.to_string()` without the formatting machinery: this runs on every attempt of every
@@ -260,13 +264,9 @@ impl Intercept for XrayInterceptor {
                 (service.request)(meta.name(), ctx.input(), aws);
             }
         });
-        let header = subsegment.trace_header().map(|h| {
-            let value = header_value(&h);
-            (h, value)
-        });
         cfg.interceptor_state().store_put(CallState {
             subsegment: Some(subsegment),
-            header,
+            params,
         });
         Ok(())
     }
@@ -285,12 +285,14 @@ impl Intercept for XrayInterceptor {
         if entity.is_sampled() {
             // No state: not ours to trace (X-Ray's own call, a presigned request, or another
             // X-Ray interceptor on this client already traced it).
-            if let Some((header, value)) = cfg
+            if let Some(header) = cfg
                 .interceptor_state()
                 .load::<CallState>()
-                .and_then(|state| state.header.as_ref())
+                .and_then(|state| state.subsegment.as_ref())
+                .and_then(|subsegment| subsegment.trace_header())
             {
-                inject(ctx.request_mut().headers_mut(), header, value.clone());
+                let value = header_value(&header);
+                inject(ctx.request_mut().headers_mut(), &header, value);
             }
             return Ok(());
         }
@@ -313,19 +315,18 @@ impl Intercept for XrayInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(subsegment) = cfg
+        let Some((subsegment, params)) = cfg
             .get_mut_from_interceptor_state::<CallState>()
-            .and_then(|state| state.subsegment.take())
+            .and_then(|state| Some((state.subsegment.take()?, state.params)))
         else {
             return Ok(());
         };
-        let meta = cfg.load::<Metadata>();
         let outcome = Outcome {
             response: ctx.response(),
             result: ctx.output_or_error(),
             attempts: cfg.load::<RequestAttempts>().map(RequestAttempts::attempts),
-            operation: meta.map_or("", Metadata::name),
-            params: meta.and_then(|meta| params::service(meta.service())),
+            operation: cfg.load::<Metadata>().map_or("", Metadata::name),
+            params,
         };
         subsegment.update(|d| outcome.record(d));
         subsegment.end();
