@@ -46,6 +46,11 @@ try {
   assert.match(status, /\d+ traces held \(max \d+/, status);
   step(`page loaded: ${status.trim()}`);
 
+  // Auto-refresh: traffic keeps flowing, and the list grows without a reload.
+  const before = Number(await page.getAttribute("#traces", "data-count"));
+  await page.waitForFunction((n) => Number(document.querySelector("#traces").dataset.count) > n, before);
+  step(`auto-refresh: ${before} → ${await page.getAttribute("#traces", "data-count")} traces without reloading`);
+
   // The map: the client, the service, its database; client → service, the /chain self-call
   // and the database call, each labelled with requests and average latency.
   const nodes = await page.$$eval("#map [data-node]", (els) => els.map((e) => e.dataset.node));
@@ -75,6 +80,21 @@ try {
   const statuses = await page.$$eval("#traces tbody tr td:nth-child(6)", (tds) => tds.map((t) => parseInt(t.textContent, 10)));
   assert.ok(statuses.length > 0 && statuses.every((s) => s >= 500), `statuses: ${statuses}`);
   step(`filter http.status >= 500: ${statuses.length} of ${all} traces (${statuses.join(", ")})`);
+
+  // A group (--group faults=fault) has its own map and trace list.
+  await page.fill("#filter", "");
+  await page.press("#filter", "Enter");
+  await page.selectOption("#group", "faults");
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("#traces tbody tr[data-trace-id]")];
+    return rows.length > 0 && rows.every((r) => r.querySelector(".badge.fault"));
+  });
+  await page.waitForFunction(() => /in group faults/.test(document.querySelector("#map-caption").textContent));
+  const groupMap = await page.textContent("#map-caption");
+  const groupCount = await page.getAttribute("#traces", "data-count");
+  assert.ok(!(await page.$('#map [data-node$=".db"]')), "the faults group's map has no database call");
+  await page.selectOption("#group", "");
+  step(`group faults: ${groupCount} traces, map ${groupMap}`);
 
   // A parse error points at its position.
   await page.fill("#filter", "fault AND");
