@@ -205,6 +205,13 @@ async fn every_document_from_both_sdks_reaches_moto_once() {
         }
     }
 
+    // A document the official daemon forwards (its header is valid) but X-Ray refuses: moto
+    // returns it in UnprocessedTraceSegments without an id; it is counted, not retried.
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .send_to(b"{\"format\":\"json\",\"version\":1}\nnot a document", addr)
+        .unwrap();
+
     // SIGTERM: the daemon flushes everything before it exits.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let exit_log = daemon.terminate();
@@ -223,7 +230,8 @@ async fn every_document_from_both_sdks_reaches_moto_once() {
             .parse()
             .unwrap()
     };
-    assert_eq!(number("received"), sent.len() as u64, "{last}");
+    assert_eq!(number("received"), sent.len() as u64 + 1, "{last}");
+    assert_eq!(number("unprocessed"), 1, "{last}");
     assert_eq!(number("uploaded"), sent.len() as u64, "{last}");
     assert_eq!(number("rejected"), 0, "{last}");
     assert_eq!(number("failed"), 0, "{last}");

@@ -367,13 +367,14 @@ impl DaemonBuilder {
             None => None,
         };
         let accept = self.upload.then(|| Arc::clone(&buffer));
-        tasks.push(tokio::spawn(receive(
+        let receiver = tokio::spawn(receive(
             udp,
             accept,
             forward,
             Arc::clone(&counters),
             Arc::clone(&logs),
-        )));
+            deadline.clone(),
+        ));
         if let Some(every) = self.log_every {
             let (counters, buffer) = (Arc::clone(&counters), Arc::clone(&buffer));
             tasks.push(tokio::spawn(async move {
@@ -398,6 +399,7 @@ impl DaemonBuilder {
             counters,
             buffer,
             tasks,
+            receiver: Some(receiver),
             uploaders,
             deadline: deadline_tx,
         })
@@ -413,6 +415,7 @@ pub struct Daemon {
     counters: Arc<Counters>,
     buffer: Arc<Buffer>,
     tasks: Vec<JoinHandle<()>>,
+    receiver: Option<JoinHandle<()>>,
     uploaders: Vec<JoinHandle<()>>,
     deadline: watch::Sender<Option<Instant>>,
 }
@@ -442,12 +445,16 @@ impl Daemon {
     /// Stops receiving, uploads everything held, and returns the final metrics. Uploads still
     /// unfinished after `timeout` (retries included) are abandoned and counted as `failed`.
     pub async fn shutdown(mut self, timeout: Duration) -> DaemonMetrics {
+        let deadline = Instant::now() + timeout;
+        // The receiver reads what the kernel still holds, then stops.
+        let _ = self.deadline.send(Some(deadline));
+        if let Some(receiver) = self.receiver.take() {
+            let _ = receiver.await;
+        }
         for task in std::mem::take(&mut self.tasks) {
             task.abort();
             let _ = task.await;
         }
-        let deadline = Instant::now() + timeout;
-        let _ = self.deadline.send(Some(deadline));
         self.buffer.close();
         let mut late = Vec::new();
         for mut task in std::mem::take(&mut self.uploaders) {
@@ -475,7 +482,12 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        for task in self.tasks.iter().chain(&self.uploaders) {
+        for task in self
+            .tasks
+            .iter()
+            .chain(&self.uploaders)
+            .chain(&self.receiver)
+        {
             task.abort();
         }
     }
@@ -521,16 +533,36 @@ async fn receive(
     forward: Option<(UdpSocket, SocketAddr)>,
     counters: Arc<Counters>,
     logs: Arc<LogLimiter>,
+    mut stop: watch::Receiver<Option<Instant>>,
 ) {
     use std::sync::atomic::Ordering::Relaxed;
     // The largest UDP payload there is.
     let mut datagram = vec![0u8; 65_536];
+    let mut stopping = false;
     loop {
-        let (len, peer) = match socket.recv_from(&mut datagram).await {
+        let read = if stopping {
+            // Shutting down: what is already queued in the kernel, without waiting for more.
+            match socket.try_recv_from(&mut datagram) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                read => read,
+            }
+        } else {
+            tokio::select! {
+                read = socket.recv_from(&mut datagram) => read,
+                changed = stop.changed() => {
+                    stopping = changed.is_err() || stop.borrow().is_some();
+                    continue;
+                }
+            }
+        };
+        let (len, peer) = match read {
             Ok(read) => read,
             Err(e) => {
                 if logs.allow("recv") {
                     tracing::warn!(target: "xray", error = %e, "UDP receive failed");
+                }
+                if stopping {
+                    return;
                 }
                 continue;
             }

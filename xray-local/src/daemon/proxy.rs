@@ -230,8 +230,8 @@ impl Proxy {
             return Ok(c.clone());
         }
         let provider = self.credentials.as_ref().ok_or((
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "no AWS credentials configured".to_owned(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not uploading (--no-upload): no AWS configuration loaded".to_owned(),
         ))?;
         let credentials = provider.provide_credentials().await.map_err(|e| {
             (
