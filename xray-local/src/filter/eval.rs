@@ -45,9 +45,8 @@ impl<'a> Subject<'a> {
                 .iter()
                 .any(|n| n.name() == name && n.kind() != crate::NodeKind::Client),
             Expr::Edge(from, to) => self.graph().edges().iter().any(|e| {
-                let named = |id: &str, name: &str| {
-                    self.graph().node(id).is_some_and(|n| n.name() == name)
-                };
+                let named =
+                    |id: &str, name: &str| self.graph().node(id).is_some_and(|n| n.name() == name);
                 named(e.from(), from) && named(e.to(), to)
             }),
             Expr::Compare { field, op, value } => self.compare(field, *op, value),

@@ -166,9 +166,9 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, FilterError> {
                     i += 1;
                 }
                 let text: String = chars[start..i].iter().collect();
-                let n = text.parse::<f64>().map_err(|_| {
-                    FilterError::new(start, format!("`{text}` is not a number"))
-                })?;
+                let n = text
+                    .parse::<f64>()
+                    .map_err(|_| FilterError::new(start, format!("`{text}` is not a number")))?;
                 out.push(Token {
                     tok: Tok::Num(n),
                     pos,

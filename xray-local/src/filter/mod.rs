@@ -262,7 +262,10 @@ mod tests {
             ("partial", "d"),
             (r#"service("orders") AND fault"#, "a"),
             (r#"http.url CONTAINS "/status" AND NOT ok"#, "c"),
-            (r#"(error OR throttle) AND annotation.customer = "c-42""#, "c"),
+            (
+                r#"(error OR throttle) AND annotation.customer = "c-42""#,
+                "c",
+            ),
             ("!ok || responsetime > 1", "ac"),
             (r#"edge("client", "orders") AND http.method = "GET""#, "c"),
         ]
@@ -298,7 +301,10 @@ mod tests {
             (r#"edge("orders", "DynamoDB")"#, "a"),
             (r#"edge("client", "frontend")"#, "a"),
             (r#"annotation.customer != "c-42""#, ""),
-            (r#"annotation.customer BEGINSWITH "c-" and http.url endswith "/7""#, "a"),
+            (
+                r#"annotation.customer BEGINSWITH "c-" and http.url endswith "/7""#,
+                "a",
+            ),
             ("annotation.attempt = 1 or annotation.attempt = 3", "ab"),
             ("annotation.attempt = \"1\"", ""),
             ("annotation.missing = 1", ""),

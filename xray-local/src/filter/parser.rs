@@ -314,7 +314,13 @@ mod tests {
         let Expr::Or(left, right) = e else {
             panic!("{e:?}")
         };
-        assert!(matches!(*left, Expr::Compare { field: Field::Ok, .. }));
+        assert!(matches!(
+            *left,
+            Expr::Compare {
+                field: Field::Ok,
+                ..
+            }
+        ));
         let Expr::And(not, svc) = *right else {
             panic!()
         };
