@@ -79,6 +79,17 @@ fn run_noop_layer(n: u64) {
     spans(n, 4);
 }
 
+/// What a subsegment costs by itself through the explicit API: the floor of the sampled case.
+#[inline(never)]
+fn run_core_subsegment(n: u64) {
+    black_box(5u64);
+    for _ in 0..n {
+        let sub = xray_core::begin_subsegment("work");
+        black_box(&sub);
+        drop(sub);
+    }
+}
+
 #[inline(never)]
 fn run_layer_no_segment(n: u64) {
     spans(n, 1);
@@ -131,6 +142,14 @@ fn main() {
                 segment.end();
             }),
         ),
+        (
+            "no tracing: xray_core::begin_subsegment + end (sampled)",
+            Box::new(|n| {
+                let segment = sampled_recorder.begin_segment("bench");
+                in_context(&bare, Some(&segment), n, run_core_subsegment);
+                segment.end();
+            }),
+        ),
     ];
 
     if let Some(iters) = std::env::var("XRAY_BENCH_ITERS")
@@ -158,10 +177,11 @@ fn main() {
     );
     let base = results[0].median_ns;
     println!(
-        "  added by the layer: no segment {:+.1}%, unsampled {:+.1}% (target <= 10%); a no-op layer {:+.1}%; sampled span: {:.0} ns",
+        "  added by the layer: no segment {:+.1}%, unsampled {:+.1}% (target <= 10%); a no-op layer {:+.1}%; sampled span: {:.0} ns (a subsegment alone: {:.0} ns)",
         (results[2].median_ns / base - 1.0) * 100.0,
         (results[3].median_ns / base - 1.0) * 100.0,
         (results[1].median_ns / base - 1.0) * 100.0,
         results[4].median_ns,
+        results[5].median_ns,
     );
 }

@@ -92,7 +92,9 @@
 //! With no current segment, or an unsampled one, a span costs a level check and one read of the
 //! current entity when created, and a relaxed atomic load on enter, exit and close while no
 //! sampled span is alive anywhere in the process: `cargo bench -p xray-tracing` measures it
-//! against a registry without the layer (see the crate README for figures).
+//! against a registry without the layer. In instructions (callgrind) an unsampled span costs
+//! 1.19× a registry without the layer, 1.10× a registry with a layer that does nothing; see the
+//! crate README for the figures.
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
