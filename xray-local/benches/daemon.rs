@@ -1,7 +1,8 @@
 //! `xray-local daemon` against the official X-Ray daemon (Go): datagrams per second ingested
 //! and uploaded, and CPU per 1,000 documents, under the same load against the same sink.
 //!
-//! Run with `cargo bench -p xray-local --bench daemon [-- DATAGRAMS]` (default 60,000). The
+//! Run with `cargo bench -p xray-local --bench daemon [-- DATAGRAMS [RATE]]` (default 60,000,
+//! as fast as bursts go; with RATE, paced at RATE datagrams per second). The
 //! official daemon is measured too when its binary is at `$XRAY_GO_DAEMON` (default
 //! `/tmp/xray-daemon-bin/xray`; build it from github.com/aws/aws-xray-daemon); otherwise only
 //! ours is. Both run as child processes with the same options (`-m 64` MiB buffer, log level
@@ -10,7 +11,9 @@
 //! this workspace's SDK, sent in bursts of 100 with a short pause (so the kernel's socket
 //! buffer, not the daemon, is rarely what drops). Figures: documents the sink received, per
 //! second from the first datagram sent to the last document received; the daemon process's CPU
-//! time (user + system, from /proc) per 1,000 documents received.
+//! time (user + system, from /proc) per 1,000 documents received; and the datagrams the kernel
+//! dropped because a socket's receive buffer was full (`RcvbufErrors` in /proc/net/snmp,
+//! machine-wide) during the run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -117,8 +120,24 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// UDP datagrams dropped by the kernel for a full receive buffer, machine-wide.
+fn rcvbuf_errors() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp: "));
+    let (Some(names), Some(values)) = (udp.next(), udp.next()) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == "RcvbufErrors")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
+}
+
 struct Run {
     name: &'static str,
+    kernel_drops: u64,
     received: u64,
     per_second: f64,
     cpu_per_1000_ms: f64,
@@ -129,6 +148,7 @@ fn run(
     mut daemon: Child,
     udp: SocketAddr,
     load: &[Vec<u8>],
+    rate: u64,
     sink: &AtomicU64,
 ) -> Run {
     // Wait until the daemon reads its socket: send probes until one is uploaded.
@@ -146,11 +166,17 @@ fn run(
     std::thread::sleep(Duration::from_millis(1500));
     let start_count = sink.load(Relaxed);
     let cpu_before = cpu_time(daemon.id());
+    let drops_before = rcvbuf_errors();
     let start = Instant::now();
     for (i, datagram) in load.iter().enumerate() {
         let _ = socket.send_to(datagram, udp);
         if i % 100 == 99 {
-            std::thread::sleep(Duration::from_micros(500));
+            if rate == 0 {
+                std::thread::sleep(Duration::from_micros(500));
+            } else {
+                let due = start + Duration::from_secs_f64((i + 1) as f64 / rate as f64);
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            }
         }
     }
     // Until everything arrived, or nothing more for 2 s (dropped somewhere).
@@ -169,12 +195,14 @@ fn run(
         }
     }
     let cpu = cpu_time(daemon.id()) - cpu_before;
+    let kernel_drops = rcvbuf_errors() - drops_before;
     let received = last.0 - start_count;
     let elapsed = last.1.duration_since(start);
     let _ = daemon.kill();
     let _ = daemon.wait();
     Run {
         name,
+        kernel_drops,
         received,
         per_second: received as f64 / elapsed.as_secs_f64(),
         cpu_per_1000_ms: cpu.as_secs_f64() * 1000.0 / (received.max(1) as f64 / 1000.0),
@@ -182,10 +210,13 @@ fn run(
 }
 
 fn main() {
-    let n: usize = std::env::args()
+    // `cargo bench` passes `--bench`; the numbers are ours.
+    let numbers: Vec<u64> = std::env::args()
         .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(60_000);
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let n = numbers.first().map_or(60_000, |&n| n as usize);
+    let rate = numbers.get(1).copied().unwrap_or(0);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -194,7 +225,12 @@ fn main() {
     let (sink, documents) = start_sink(&runtime);
     let load = datagrams(n);
     let size = load.iter().map(Vec::len).sum::<usize>() / load.len();
-    println!("load: {n} datagrams of {size} bytes on average; sink http://{sink}");
+    let pace = if rate == 0 {
+        "bursts of 100, 0.5 ms apart".to_owned()
+    } else {
+        format!("paced at {rate}/s")
+    };
+    println!("load: {n} datagrams of {size} bytes on average, {pace}; sink http://{sink}");
     let mut runs = Vec::new();
 
     let port = free_port();
@@ -224,6 +260,7 @@ fn main() {
         ours,
         address.parse().unwrap(),
         &load,
+        rate,
         &documents,
     ));
 
@@ -260,6 +297,7 @@ fn main() {
             official,
             address.parse().unwrap(),
             &load,
+            rate,
             &documents,
         ));
         let _ = std::fs::remove_file(config);
@@ -268,13 +306,13 @@ fn main() {
     }
 
     println!(
-        "{:<22} {:>10} {:>14} {:>18}",
-        "daemon", "uploaded", "documents/s", "CPU ms/1000 docs"
+        "{:<22} {:>10} {:>14} {:>18} {:>14}",
+        "daemon", "uploaded", "documents/s", "CPU ms/1000 docs", "kernel drops"
     );
     for r in &runs {
         println!(
-            "{:<22} {:>10} {:>14.0} {:>18.2}",
-            r.name, r.received, r.per_second, r.cpu_per_1000_ms
+            "{:<22} {:>10} {:>14.0} {:>18.2} {:>14}",
+            r.name, r.received, r.per_second, r.cpu_per_1000_ms, r.kernel_drops
         );
     }
     if let [ours, go] = &runs[..] {
