@@ -40,6 +40,8 @@ struct FakeXray {
     failures: AtomicUsize,
     batches: Mutex<Vec<Vec<String>>>,
     other: Mutex<Vec<Seen>>,
+    /// The answer to `/GetSamplingRules`, when set (else the body is echoed).
+    rules: Mutex<Option<String>>,
 }
 
 impl FakeXray {
@@ -75,6 +77,11 @@ impl FakeXray {
                 headers: parts.headers,
                 body: body.clone(),
             });
+            if parts.uri.path() == "/GetSamplingRules"
+                && let Some(rules) = self.rules.lock().unwrap().clone()
+            {
+                return json(200, rules.into());
+            }
             // Echo the body back, so the test sees the answer pass through the proxy.
             return json(200, body);
         }
@@ -546,4 +553,47 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// This workspace's centralized sampler gets X-Ray's rules through the daemon's proxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_sdk_samples_by_the_rules_fetched_through_the_proxy() {
+    use xray_core::sampling::{CentralizedSampler, Sampler, SamplingRequest};
+    let (fake, endpoint) = FakeXray::start().await;
+    let rule = |name: &str, priority: u32, service: &str, rate: f64| {
+        serde_json::json!({"SamplingRule": {
+            "RuleName": name, "RuleARN": format!("arn:aws:xray:us-east-1:1:sampling-rule/{name}"),
+            "ResourceARN": "*", "Priority": priority, "FixedRate": rate, "ReservoirSize": 0,
+            "ServiceName": service, "ServiceType": "*", "Host": "*", "HTTPMethod": "*",
+            "URLPath": "*", "Version": 1, "Attributes": {}}})
+    };
+    let rules = serde_json::json!({"SamplingRuleRecords": [
+        rule("never-blocked", 1, "blocked", 0.0),
+        rule("Default", 10000, "*", 1.0),
+    ]});
+    *fake.rules.lock().unwrap() = Some(rules.to_string());
+    let daemon = builder(endpoint).start().await.unwrap();
+    let sampler = CentralizedSampler::builder(daemon.tcp_addr().unwrap().into()).build();
+    sampler.start();
+    let sampled = |service: &str| {
+        sampler
+            .decide(&SamplingRequest::new().service_name(service))
+            .is_sampled()
+    };
+    // The local fallback samples one request a second and 5%; X-Ray's rules all or nothing.
+    wait_until("the rules to apply", || {
+        (0..20).all(|_| sampled("orders")) && (0..20).all(|_| !sampled("blocked"))
+    })
+    .await;
+    let seen = fake.other.lock().unwrap().clone();
+    let call = seen.iter().find(|s| s.path == "/GetSamplingRules").unwrap();
+    assert!(
+        call.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .contains("/us-east-1/xray/aws4_request")
+    );
+    sampler.shutdown();
+    let m = daemon.shutdown(Duration::from_secs(1)).await;
+    assert!(m.proxied >= 1 && m.proxy_errors == 0, "{m}");
 }
