@@ -1,5 +1,6 @@
 //! The interceptor.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -145,6 +146,29 @@ fn inject(headers: &mut Headers, ours: &TraceHeader, value: String) {
 #[inline(never)]
 fn not_set(err: &dyn std::error::Error) {
     tracing::debug!(target: "xray", error = %err, "could not set the X-Amzn-Trace-Id header");
+}
+
+thread_local! {
+    /// The header value last formatted on this thread for an unsampled entity, with its header.
+    static UNSAMPLED: Cell<Option<(TraceHeader, String)>> = const { Cell::new(None) };
+}
+
+/// [`header_value`] for an unsampled entity, from a one-entry cache per thread: the calls a
+/// request makes under one unsampled segment all carry the same header, and copying the last
+/// value touches much less code than formatting it again (with the SDK's own code larger than
+/// the instruction cache, code touched is what an unsampled call costs).
+fn unsampled_header_value(header: &TraceHeader) -> String {
+    UNSAMPLED
+        .try_with(|cache| {
+            let (cached, value) = match cache.take() {
+                Some((cached, value)) if cached == *header => (cached, value),
+                _ => (header.clone(), header_value(header)),
+            };
+            let out = value.clone();
+            cache.set(Some((cached, value)));
+            out
+        })
+        .unwrap_or_else(|_| header_value(header))
 }
 
 /// `header.to_string()` without the formatting machinery: this runs on every attempt of every
@@ -303,7 +327,7 @@ impl Intercept for XrayInterceptor {
             return Ok(());
         }
         if let Some(header) = entity.trace_header() {
-            let value = header_value(&header);
+            let value = unsampled_header_value(&header);
             inject(ctx.request_mut().headers_mut(), &header, value);
         }
         Ok(())
@@ -380,6 +404,22 @@ mod tests {
             let h: TraceHeader = text.parse().unwrap();
             assert_eq!(header_value(&h), h.to_string());
             assert_eq!(header_value(&h), text);
+        }
+    }
+
+    #[test]
+    fn unsampled_header_values_follow_the_header() {
+        let a: TraceHeader =
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
+                .parse()
+                .unwrap();
+        let b: TraceHeader =
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=1111111111111111;Sampled=0;Lineage=a87bd80c:1"
+                .parse()
+                .unwrap();
+        // Alternating headers: each value is its own header's, never the cached other one.
+        for header in [&a, &a, &b, &b, &a, &b] {
+            assert_eq!(unsampled_header_value(header), header.to_string());
         }
     }
 
