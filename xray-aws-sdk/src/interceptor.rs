@@ -126,12 +126,19 @@ fn skip(meta: &Metadata, cfg: &ConfigBag) -> bool {
 fn inject(headers: &mut Headers, ours: &TraceHeader, value: String) {
     // Insert first and look at what was replaced: the common case has no header yet, and this
     // spares a lookup on every attempt.
-    let previous =
-        match headers.try_insert(const { http::HeaderName::from_static(HEADER_NAME) }, value) {
-            Ok(previous) => previous,
-            Err(err) => return not_set(&err),
-        };
-    let Some(existing) = previous.and_then(|v| TraceHeader::parse(&v).ok()) else {
+    match headers.try_insert(const { http::HeaderName::from_static(HEADER_NAME) }, value) {
+        Ok(None) => {}
+        Ok(Some(previous)) => keep_extra(headers, ours, &previous),
+        Err(err) => not_set(&err),
+    }
+}
+
+/// The rare case of [`inject`] (inside Lambda, or a header set by the application), out of line
+/// so that the code every attempt runs stays compact.
+#[cold]
+#[inline(never)]
+fn keep_extra(headers: &mut Headers, ours: &TraceHeader, previous: &str) {
+    let Ok(existing) = TraceHeader::parse(previous) else {
         return;
     };
     if existing.extra().next().is_some() {
@@ -162,13 +169,20 @@ fn unsampled_header_value(header: &TraceHeader) -> String {
         .try_with(|cache| {
             let (cached, value) = match cache.take() {
                 Some((cached, value)) if cached == *header => (cached, value),
-                _ => (header.clone(), header_value(header)),
+                _ => format_for_cache(header),
             };
             let out = value.clone();
             cache.set(Some((cached, value)));
             out
         })
         .unwrap_or_else(|_| header_value(header))
+}
+
+/// A miss of [`unsampled_header_value`]'s cache (the first call under a segment), out of line.
+#[cold]
+#[inline(never)]
+fn format_for_cache(header: &TraceHeader) -> (TraceHeader, String) {
+    (header.clone(), header_value(header))
 }
 
 /// `header.to_string()` without the formatting machinery: this runs on every attempt of every
@@ -216,6 +230,35 @@ fn merge_extra(mut ours: TraceHeader, existing: &TraceHeader) -> TraceHeader {
         }
     }
     ours
+}
+
+/// Whether a signed URI carries its signature in the query string (a presigned request).
+fn is_presigned(uri: &str) -> bool {
+    // Most requests have no query string: a byte search, and the substring search (whose inlined
+    // SIMD code is large) stays out of the hot path.
+    uri.find('?').is_some_and(|at| query_is_signed(&uri[at..]))
+}
+
+#[inline(never)]
+fn query_is_signed(query: &str) -> bool {
+    query.contains("X-Amz-Signature=")
+}
+
+/// The sampled half of `modify_before_transmit`, apart so that the unsampled half, which must
+/// cost next to nothing, is compact code.
+#[inline(never)]
+fn inject_sampled(ctx: &mut BeforeTransmitInterceptorContextMut<'_>, cfg: &mut ConfigBag) {
+    // No state: not ours to trace (X-Ray's own call, a presigned request, or another X-Ray
+    // interceptor on this client already traced it).
+    if let Some(header) = cfg
+        .interceptor_state()
+        .load::<CallState>()
+        .and_then(|state| state.subsegment.as_ref())
+        .and_then(|subsegment| subsegment.trace_header())
+    {
+        let value = header_value(&header);
+        inject(ctx.request_mut().headers_mut(), &header, value);
+    }
 }
 
 /// # When the hooks run
@@ -307,23 +350,13 @@ impl Intercept for XrayInterceptor {
             return Ok(());
         };
         if entity.is_sampled() {
-            // No state: not ours to trace (X-Ray's own call, a presigned request, or another
-            // X-Ray interceptor on this client already traced it).
-            if let Some(header) = cfg
-                .interceptor_state()
-                .load::<CallState>()
-                .and_then(|state| state.subsegment.as_ref())
-                .and_then(|subsegment| subsegment.trace_header())
-            {
-                let value = header_value(&header);
-                inject(ctx.request_mut().headers_mut(), &header, value);
-            }
+            inject_sampled(ctx, cfg);
             return Ok(());
         }
         // Signed already: a signature in the query string means a presigned request. (X-Ray's
         // own calls are not looked for here: carrying `Sampled=0` does them no harm, and a
         // lookup on every unsampled attempt would.)
-        if ctx.request().uri().contains("X-Amz-Signature=") {
+        if is_presigned(ctx.request().uri()) {
             return Ok(());
         }
         if let Some(header) = entity.trace_header() {
@@ -421,6 +454,15 @@ mod tests {
         for header in [&a, &a, &b, &b, &a, &b] {
             assert_eq!(unsampled_header_value(header), header.to_string());
         }
+    }
+
+    #[test]
+    fn presigned_uris_are_recognised() {
+        assert!(is_presigned(
+            "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abc"
+        ));
+        assert!(!is_presigned("https://dynamodb.us-east-1.amazonaws.com/"));
+        assert!(!is_presigned("https://b.s3.amazonaws.com/?list-type=2"));
     }
 
     #[test]
