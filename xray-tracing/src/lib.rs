@@ -95,6 +95,15 @@
 //! against a registry without the layer. In instructions (callgrind) an unsampled span costs
 //! 1.19× a registry without the layer, 1.10× a registry with a layer that does nothing; see the
 //! crate README for the figures.
+//!
+//! # Feature flags
+//!
+//! None: this crate has no optional features. It turns on `tracing-subscriber`'s `registry`,
+//! `std` and `fmt` features only; enable `json` in your own dependency for JSON logs.
+//!
+//! # Supported Rust versions
+//!
+//! The minimum supported Rust version follows the AWS SDK for Rust's (currently 1.94.1).
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
