@@ -54,6 +54,19 @@ use crate::segment::{Entity, Subsegment};
 
 thread_local! {
     static CURRENT: Cell<Option<Entity>> = const { Cell::new(None) };
+    /// Whether `CURRENT` holds a sampled entity, kept beside it so that [`current_is_sampled`]
+    /// (asked per `tracing` span by xray-tracing) is one thread-local read: a `bool` has no
+    /// destructor to register, and the entity is not moved out and back.
+    static CURRENT_SAMPLED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Puts `entity` in the slot and returns what was there. Every write of `CURRENT` goes through
+/// here, so that `CURRENT_SAMPLED` follows it.
+fn replace_current(entity: Option<Entity>) -> Option<Entity> {
+    let sampled = entity.as_ref().is_some_and(Entity::is_sampled);
+    let prev = CURRENT.try_with(|c| c.replace(entity)).ok()?;
+    let _ = CURRENT_SAMPLED.try_with(|s| s.set(sampled));
+    prev
 }
 
 /// The current entity, if any.
@@ -74,14 +87,7 @@ pub fn current() -> Option<Entity> {
 /// integrations that do nothing unless the request is recorded (`xray-tracing` per span).
 #[inline]
 pub fn current_is_sampled() -> bool {
-    CURRENT
-        .try_with(|c| {
-            let e = c.take();
-            let sampled = e.as_ref().is_some_and(Entity::is_sampled);
-            c.set(e);
-            sampled
-        })
-        .unwrap_or(false)
+    CURRENT_SAMPLED.try_with(Cell::get).unwrap_or(false)
 }
 
 /// Makes `entity` current until the returned guard is dropped, which restores the previous one.
@@ -89,7 +95,7 @@ pub fn current_is_sampled() -> bool {
 /// The guard is not `Send`: it must not be held across an `.await` (use
 /// [`XrayFutureExt::in_entity`] for async code).
 pub fn set_current(entity: Entity) -> ContextGuard {
-    let prev = CURRENT.try_with(|c| c.replace(Some(entity))).ok().flatten();
+    let prev = replace_current(Some(entity));
     ContextGuard {
         prev,
         _not_send: PhantomData,
@@ -107,7 +113,7 @@ impl Drop for ContextGuard {
     fn drop(&mut self) {
         let prev = self.prev.take();
         // The entity we set is dropped after the slot is restored, outside the `with`.
-        let ours = CURRENT.try_with(|c| c.replace(prev)).ok().flatten();
+        let ours = replace_current(prev);
         if let Some(ours) = ours
             && std::thread::panicking()
         {
@@ -257,7 +263,7 @@ struct Swap<'a> {
 impl<'a> Swap<'a> {
     fn enter(home: &'a mut Option<Entity>) -> Self {
         let ours = home.take();
-        let prev = CURRENT.try_with(|c| c.replace(ours)).ok().flatten();
+        let prev = replace_current(ours);
         Swap { home, prev }
     }
 }
@@ -265,7 +271,7 @@ impl<'a> Swap<'a> {
 impl Drop for Swap<'_> {
     fn drop(&mut self) {
         let prev = self.prev.take();
-        *self.home = CURRENT.try_with(|c| c.replace(prev)).ok().flatten();
+        *self.home = replace_current(prev);
         if let Some(entity) = self.home.as_ref()
             && std::thread::panicking()
         {
@@ -322,6 +328,32 @@ mod tests {
         let _g = set_current(Entity::disabled());
         assert!(!current_is_sampled());
         assert!(current().is_some());
+    }
+
+    #[test]
+    fn current_is_sampled_follows_every_write_of_the_slot() {
+        let recorder = crate::Recorder::builder()
+            .emitter(crate::emit::MemoryEmitter::new())
+            .sample_all()
+            .ignore_env()
+            .build()
+            .unwrap();
+        let segment = recorder.begin_segment("s");
+        let outer = set_current(segment.entity().clone());
+        assert!(current_is_sampled());
+        {
+            let _inner = set_current(Entity::disabled());
+            assert!(!current_is_sampled());
+        }
+        assert!(current_is_sampled());
+        // A future's poll swaps the slot in and out.
+        let mut fut = std::pin::pin!(async { current_is_sampled() }.in_entity(Entity::disabled()));
+        let waker = std::task::Waker::noop();
+        let polled = fut.as_mut().poll(&mut Context::from_waker(waker));
+        assert_eq!(polled, Poll::Ready(false));
+        assert!(current_is_sampled());
+        drop(outer);
+        assert!(!current_is_sampled());
     }
 
     #[test]
