@@ -171,7 +171,9 @@ where
 }
 
 // The hooks are split: an inlined check that ends the call when there is nothing to do (no
-// sampled request current, no traced span alive), and the work in an outlined function.
+// sampled request current, no traced span alive), and the work in an outlined function. The
+// outlined functions take the `Context` by value: by reference, the caller spilled it to the
+// stack before the check, on every span.
 impl<S> tracing_subscriber::Layer<S> for XrayLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -186,13 +188,13 @@ where
         if !explicit && !xray_core::context::current_is_sampled() {
             return;
         }
-        self.new_span(attrs, id, &ctx);
+        self.new_span(attrs, id, ctx);
     }
 
     #[inline]
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if LIVE.load(Ordering::Relaxed) != 0 {
-            record(id, values, &ctx);
+            record(id, values, ctx);
         }
     }
 
@@ -202,14 +204,14 @@ where
             && self.error_events
             && LIVE.load(Ordering::Relaxed) != 0
         {
-            error_event(event, &ctx);
+            error_event(event, ctx);
         }
     }
 
     #[inline]
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         if LIVE.load(Ordering::Relaxed) != 0 {
-            enter(id, &ctx);
+            enter(id, ctx);
         }
     }
 
@@ -217,21 +219,21 @@ where
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         // A span in this thread's stack holds a subsegment, so it counts in `LIVE`.
         if LIVE.load(Ordering::Relaxed) != 0 {
-            exit(id, &ctx);
+            exit(id, ctx);
         }
     }
 
     #[inline]
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         if LIVE.load(Ordering::Relaxed) != 0 {
-            close(&id, &ctx);
+            close(id, ctx);
         }
     }
 }
 
 impl XrayLayer {
     #[inline(never)]
-    fn new_span<S>(&self, attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>)
+    fn new_span<S>(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
@@ -239,7 +241,7 @@ impl XrayLayer {
         // An explicit parent decides; otherwise the current X-Ray entity, which is the
         // subsegment of the entered span, if that one is traced (see `on_enter`).
         let explicit = match attrs.parent() {
-            Some(parent) if LIVE.load(Ordering::Relaxed) != 0 => traced_ancestor(ctx, parent),
+            Some(parent) if LIVE.load(Ordering::Relaxed) != 0 => traced_ancestor(&ctx, parent),
             _ => None,
         };
         let Some(parent) = explicit.or_else(xray_core::context::current) else {
@@ -280,11 +282,11 @@ where
 }
 
 #[inline(never)]
-fn record<S>(id: &Id, values: &Record<'_>, ctx: &Context<'_, S>)
+fn record<S>(id: &Id, values: &Record<'_>, ctx: Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Some(entity) = entity_of(ctx, id) else {
+    let Some(entity) = entity_of(&ctx, id) else {
         return;
     };
     let mut recorded = Recorded::default();
@@ -295,7 +297,7 @@ where
 }
 
 #[inline(never)]
-fn error_event<S>(event: &Event<'_>, ctx: &Context<'_, S>)
+fn error_event<S>(event: &Event<'_>, ctx: Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -320,29 +322,29 @@ where
 }
 
 #[inline(never)]
-fn enter<S>(id: &Id, ctx: &Context<'_, S>)
+fn enter<S>(id: &Id, ctx: Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    if let Some(entity) = entity_of(ctx, id) {
+    if let Some(entity) = entity_of(&ctx, id) {
         scope::enter(id, entity);
     }
 }
 
 #[inline(never)]
-fn exit<S>(id: &Id, ctx: &Context<'_, S>)
+fn exit<S>(id: &Id, ctx: Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    scope::exit(id, |id| entity_of(ctx, id));
+    scope::exit(id, |id| entity_of(&ctx, id));
 }
 
 #[inline(never)]
-fn close<S>(id: &Id, ctx: &Context<'_, S>)
+fn close<S>(id: Id, ctx: Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Some(span) = ctx.span(id) else {
+    let Some(span) = ctx.span(&id) else {
         return;
     };
     // Taken out under the extensions lock, ended (and possibly sent) after it is released.
