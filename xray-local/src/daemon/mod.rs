@@ -103,6 +103,8 @@ pub const MAX_BATCH: usize = 50;
 pub const MIN_BUFFER_BYTES: usize = 3 * 1024 * 1024;
 
 const UDP_RECV_BUFFER: usize = 4 * 1024 * 1024;
+/// At shutdown, the receiver stops after this long without a datagram.
+const DRAIN_QUIET: Duration = Duration::from_millis(50);
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -541,10 +543,11 @@ async fn receive(
     let mut stopping = false;
     loop {
         let read = if stopping {
-            // Shutting down: what is already queued in the kernel, without waiting for more.
-            match socket.try_recv_from(&mut datagram) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                read => read,
+            // Shutting down: read until the socket has been quiet for a moment, so datagrams
+            // sent just before the signal (some still in the kernel's backlog) are uploaded too.
+            match tokio::time::timeout(DRAIN_QUIET, socket.recv_from(&mut datagram)).await {
+                Ok(read) => read,
+                Err(_) => return,
             }
         } else {
             tokio::select! {
