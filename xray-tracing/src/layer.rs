@@ -14,17 +14,34 @@ use crate::fields::{EventMessage, Recorded};
 use crate::scope;
 
 /// Subsegments currently held by spans, in every layer of the process. While it is zero (no
-/// sampled request is inside a span) enter, exit, record and close cost one relaxed load.
+/// sampled request is inside a span) enter, exit, record and events cost one relaxed load.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// The span extension holding a span's subsegment; it ends when the span closes.
+/// The span extension holding a span's subsegment.
+///
+/// The subsegment ends when the extension is dropped: the registry clears a span's extensions
+/// as soon as the span closes (the last handle dropped; `CloseGuard`, right after the layers'
+/// `on_close`). So the layer needs no `on_close` of its own, which would cost a call per span
+/// and, while any traced span is open in the process, a registry lookup of every closing span.
 pub(crate) struct XraySpan {
     subsegment: Subsegment,
 }
 
 impl XraySpan {
+    fn new(subsegment: Subsegment) -> Self {
+        LIVE.fetch_add(1, Ordering::Relaxed);
+        Self { subsegment }
+    }
+
     pub(crate) fn entity(&self) -> &Entity {
         self.subsegment.entity()
+    }
+}
+
+impl Drop for XraySpan {
+    fn drop(&mut self) {
+        // The subsegment (a field) ends right after this.
+        LIVE.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -222,13 +239,6 @@ where
             exit(id, ctx);
         }
     }
-
-    #[inline]
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if LIVE.load(Ordering::Relaxed) != 0 {
-            close(id, ctx);
-        }
-    }
 }
 
 impl XrayLayer {
@@ -263,12 +273,11 @@ impl XrayLayer {
         if !recorded.is_empty() {
             subsegment.update(|d| recorded.apply(d));
         }
-        LIVE.fetch_add(1, Ordering::Relaxed);
-        // `replace`, not `insert`, which panics when the type is there already.
-        let previous = span.extensions_mut().replace(XraySpan { subsegment });
-        if previous.is_some() {
-            LIVE.fetch_sub(1, Ordering::Relaxed);
-        }
+        // `replace`, not `insert`, which panics when the type is there already (it is not:
+        // checked above, under the same span reference).
+        let previous = span.extensions_mut().replace(XraySpan::new(subsegment));
+        drop(span);
+        drop(previous);
     }
 }
 
@@ -337,21 +346,4 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     scope::exit(id, |id| entity_of(&ctx, id));
-}
-
-#[inline(never)]
-fn close<S>(id: Id, ctx: Context<'_, S>)
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    let Some(span) = ctx.span(&id) else {
-        return;
-    };
-    // Taken out under the extensions lock, ended (and possibly sent) after it is released.
-    let taken = span.extensions_mut().remove::<XraySpan>();
-    drop(span);
-    if let Some(x) = taken {
-        LIVE.fetch_sub(1, Ordering::Relaxed);
-        drop(x);
-    }
 }

@@ -306,3 +306,26 @@ fn two_layers_in_one_subscriber_trace_a_span_once() {
     assert_eq!(names(&doc.subsegments), ["once"]);
     assert_eq!(names(&doc.subsegments[0].subsegments), ["inside"]);
 }
+
+#[test]
+fn subsegments_end_when_their_spans_close_even_when_a_child_outlives_its_parent_handle() {
+    let doc = traced(
+        tracing_subscriber::registry().with(XrayLayer::new()),
+        || {
+            let parent = info_span!("parent");
+            let child = info_span!(parent: &parent, "child");
+            // The child now holds the parent open: both close when the child does.
+            drop(parent);
+            drop(child.entered());
+            // Closed before the segment ends: its subsegment must be complete already.
+            drop(info_span!("sibling").entered());
+        },
+    );
+    // `traced` asserts that the segment went out as one document: nothing left open.
+    assert_eq!(names(&doc.subsegments), ["parent", "sibling"]);
+    let parent = &doc.subsegments[0];
+    assert_eq!(names(&parent.subsegments), ["child"]);
+    for sub in [parent, &parent.subsegments[0], &doc.subsegments[1]] {
+        assert!(!sub.in_progress && sub.end_time.is_some(), "{sub:#?}");
+    }
+}
