@@ -114,8 +114,12 @@
 //!
 //! # Feature flags
 //!
-//! None for applications: everything above is always there. `fuzzing` exposes internals to the
-//! repository's fuzz targets; it has no stable API and must not be enabled.
+//! - `daemon` (default): [`daemon`], the X-Ray daemon replacement behind `xray-local daemon`
+//!   (uploads with `aws-sdk-xray`, signs sampling calls). Without it, the local receiver builds
+//!   without the AWS SDK and TLS crates (`default-features = false`).
+//!
+//! Everything else above is always there. `fuzzing` exposes internals to the repository's fuzz
+//! targets; it has no stable API and must not be enabled.
 //!
 //! # Supported Rust versions
 //!
@@ -129,6 +133,8 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+#[cfg(feature = "daemon")]
+#[cfg_attr(docsrs, doc(cfg(feature = "daemon")))]
 pub mod daemon;
 mod datagram;
 mod document;

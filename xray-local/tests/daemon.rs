@@ -2,6 +2,7 @@
 //! retries through an outage, the exact drop count beyond the buffer budget, unprocessed
 //! documents, shutdown, the official daemon's datagram rules, and the SigV4 sampling proxy.
 
+#![cfg(feature = "daemon")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, HashSet};

@@ -6,6 +6,7 @@
 //! prints a skip line, unless `XRAY_REQUIRE_SERVICES=1`. The Python SDK is installed into a
 //! virtualenv under the target directory on first use.
 
+#![cfg(feature = "daemon")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;

@@ -1,5 +1,7 @@
 //! `xray-local daemon`: a drop-in replacement for the AWS X-Ray daemon.
 //!
+//! Needs the `daemon` feature (on by default).
+//!
 //! [`Daemon`] listens where the official daemon does (UDP and TCP on `127.0.0.1:2000`),
 //! accepts exactly the datagrams it accepts (a `{"format": "json", "version": 1}` header line,
 //! then the document; anything else is rejected and counted by [`DatagramRejectKind`]), holds

@@ -5,6 +5,7 @@
 
 mod args;
 mod console;
+#[cfg(feature = "daemon")]
 mod daemon;
 
 use std::collections::HashMap;
@@ -22,7 +23,13 @@ const REJECTION_EVERY: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("daemon") {
+        #[cfg(feature = "daemon")]
         return daemon::main(std::env::args().skip(2));
+        #[cfg(not(feature = "daemon"))]
+        {
+            eprintln!("xray-local: built without the `daemon` feature");
+            return ExitCode::from(2);
+        }
     }
     let options = match args::parse(std::env::args().skip(1)) {
         Ok(Command::Run(options)) => options,
