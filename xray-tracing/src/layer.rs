@@ -197,12 +197,14 @@ where
 {
     #[inline]
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if *attrs.metadata().level() > self.min_level {
+        // One thread-local `bool` first: the common unsampled request stops here, before the
+        // level (two loads through the metadata) is looked at.
+        let under_sampled = xray_core::context::current_is_sampled()
+            || (attrs.parent().is_some() && LIVE.load(Ordering::Relaxed) != 0);
+        if !under_sampled {
             return;
         }
-        let explicit = attrs.parent().is_some() && LIVE.load(Ordering::Relaxed) != 0;
-        // Checked without cloning the entity: the common unsampled request stops here.
-        if !explicit && !xray_core::context::current_is_sampled() {
+        if *attrs.metadata().level() > self.min_level {
             return;
         }
         self.new_span(attrs, id, ctx);
