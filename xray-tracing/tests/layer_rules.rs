@@ -317,15 +317,22 @@ fn subsegments_end_when_their_spans_close_even_when_a_child_outlives_its_parent_
             // The child now holds the parent open: both close when the child does.
             drop(parent);
             drop(child.entered());
-            // Closed before the segment ends: its subsegment must be complete already.
             drop(info_span!("sibling").entered());
+            // The segment ends well after the spans closed: a subsegment ended later (when the
+            // subscriber goes away, say) would end after it.
+            std::thread::sleep(std::time::Duration::from_millis(5));
         },
     );
     // `traced` asserts that the segment went out as one document: nothing left open.
     assert_eq!(names(&doc.subsegments), ["parent", "sibling"]);
     let parent = &doc.subsegments[0];
     assert_eq!(names(&parent.subsegments), ["child"]);
+    let segment_end = doc.end_time.unwrap();
     for sub in [parent, &parent.subsegments[0], &doc.subsegments[1]] {
-        assert!(!sub.in_progress && sub.end_time.is_some(), "{sub:#?}");
+        assert!(!sub.in_progress, "{sub:#?}");
+        assert!(
+            sub.end_time.unwrap() <= segment_end,
+            "{sub:#?} {segment_end:?}"
+        );
     }
 }
