@@ -28,29 +28,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use xray_core::Recorder;
-use xray_core::emit::MemoryEmitter;
 
-fn datagrams(n: usize) -> Vec<Vec<u8>> {
-    let memory = MemoryEmitter::new();
-    let recorder = Recorder::builder()
-        .emitter(memory.clone())
-        .sample_all()
-        .ignore_env()
-        .build()
-        .unwrap();
-    for _ in 0..n {
-        let segment = recorder.begin_segment("orders-api");
-        segment.annotate("customer_tier", "gold");
-        segment.add_metadata("request", &("GET", "/orders/42"));
-        for name in ["DynamoDB", "orders@db.internal", "payments.example.com"] {
-            segment.begin_subsegment(name).end();
-        }
-        segment.set_http_status(200);
-        segment.end();
-    }
-    memory.datagrams()
-}
+mod common;
+use common::datagrams;
 
 /// The fast local sink: counts documents, answers at once.
 fn start_sink(runtime: &tokio::runtime::Runtime) -> (SocketAddr, Arc<AtomicU64>) {

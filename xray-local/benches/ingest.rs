@@ -17,33 +17,13 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 use bench_support::{Case, black_box, measure, table};
-use xray_core::Recorder;
-use xray_core::emit::MemoryEmitter;
 use xray_core::model::Document;
 use xray_local::LocalReceiver;
 
-const HEADER_LEN: usize = "{\"format\": \"json\", \"version\": 1}\n".len();
+mod common;
+use common::datagrams;
 
-fn datagrams(n: usize) -> Vec<Vec<u8>> {
-    let memory = MemoryEmitter::new();
-    let recorder = Recorder::builder()
-        .emitter(memory.clone())
-        .sample_all()
-        .ignore_env()
-        .build()
-        .unwrap();
-    for _ in 0..n {
-        let segment = recorder.begin_segment("orders-api");
-        segment.annotate("customer_tier", "gold");
-        segment.add_metadata("request", &("GET", "/orders/42"));
-        for name in ["DynamoDB", "orders@db.internal", "payments.example.com"] {
-            segment.begin_subsegment(name).end();
-        }
-        segment.set_http_status(200);
-        segment.end();
-    }
-    memory.datagrams()
-}
+const HEADER_LEN: usize = "{\"format\": \"json\", \"version\": 1}\n".len();
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -181,24 +181,11 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> ExitCode {
         other => other,
     };
     // RUST_LOG, when set, wins (e.g. to see the AWS SDK's own logs).
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("error,xray={level}")));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("xray-local daemon: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(run(options))
+    crate::block_on(
+        "xray-local daemon",
+        &format!("error,xray={level}"),
+        run(options),
+    )
 }
 
 async fn run(options: DaemonOptions) -> ExitCode {

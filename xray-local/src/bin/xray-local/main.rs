@@ -46,24 +46,33 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    block_on("xray-local", "error", run(options))
+}
+
+/// Logs to stderr (`RUST_LOG`, when set, wins over `default_filter`) and runs `main` on a
+/// two-thread runtime; what both subcommands share.
+fn block_on(
+    program: &str,
+    default_filter: &str,
+    main: impl std::future::Future<Output = ExitCode>,
+) -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(runtime) => runtime.block_on(main),
         Err(e) => {
-            eprintln!("xray-local: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            eprintln!("{program}: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
         }
-    };
-    runtime.block_on(run(options))
+    }
 }
 
 async fn run(options: Options) -> ExitCode {
