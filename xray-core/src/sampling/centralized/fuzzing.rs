@@ -1,7 +1,7 @@
 //! Entry points for the fuzz targets in `fuzz/`: the centralized sampler's response parsing and
 //! what the poller does with a parsed response, without a network.
 
-use super::rule::Manifest;
+use super::rule::{Manifest, catch_all_rule as rule};
 use super::wire::{self, GetSamplingRulesOutput, GetSamplingTargetsOutput, SamplingRule};
 use crate::sampling::SamplingRequest;
 
@@ -53,20 +53,6 @@ pub fn sampling_rules_response(body: &[u8]) {
 pub fn sampling_targets_response(body: &[u8]) {
     let Ok(out) = serde_json::from_slice::<GetSamplingTargetsOutput>(body) else {
         return;
-    };
-    let rule = |name: &str, priority: i64, rate: f64, size: i64| SamplingRule {
-        rule_name: Some(name.into()),
-        resource_arn: Some("*".into()),
-        priority: Some(priority),
-        fixed_rate: Some(rate),
-        reservoir_size: Some(size),
-        service_name: Some("*".into()),
-        service_type: Some("*".into()),
-        host: Some("*".into()),
-        http_method: Some("*".into()),
-        url_path: Some("*".into()),
-        version: Some(1),
-        attributes: None,
     };
     let (manifest, _) = Manifest::build(
         [

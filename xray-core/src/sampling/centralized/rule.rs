@@ -387,26 +387,30 @@ impl Manifest {
     }
 }
 
+/// A rule as the X-Ray API sends it, matching every request: what the tests and the fuzz targets
+/// build their manifests from.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn catch_all_rule(name: &str, priority: i64, rate: f64, size: i64) -> SamplingRule {
+    SamplingRule {
+        rule_name: Some(name.into()),
+        resource_arn: Some("*".into()),
+        priority: Some(priority),
+        fixed_rate: Some(rate),
+        reservoir_size: Some(size),
+        service_name: Some("*".into()),
+        service_type: Some("*".into()),
+        host: Some("*".into()),
+        http_method: Some("*".into()),
+        url_path: Some("*".into()),
+        version: Some(1),
+        attributes: Some(Default::default()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::catch_all_rule as rule;
     use super::*;
-
-    pub(crate) fn rule(name: &str, priority: i64, rate: f64, size: i64) -> SamplingRule {
-        SamplingRule {
-            rule_name: Some(name.into()),
-            resource_arn: Some("*".into()),
-            priority: Some(priority),
-            fixed_rate: Some(rate),
-            reservoir_size: Some(size),
-            service_name: Some("*".into()),
-            service_type: Some("*".into()),
-            host: Some("*".into()),
-            http_method: Some("*".into()),
-            url_path: Some("*".into()),
-            version: Some(1),
-            attributes: Some(Default::default()),
-        }
-    }
 
     fn target(
         name: &str,
