@@ -143,6 +143,7 @@ mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
 mod graph;
+mod log_limit;
 mod receiver;
 mod render;
 mod stats;

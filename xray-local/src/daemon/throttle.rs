@@ -1,33 +1,21 @@
-//! Rate-limited logging: one line per kind of event per interval.
+//! The daemon's tasks share one log limiter.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Allows one log line per key per `every`.
+use crate::log_limit::LogLimit;
+
+/// Allows one log line per key per interval, from any task.
 #[derive(Debug)]
-pub(crate) struct LogLimiter {
-    every: Duration,
-    last: Mutex<HashMap<&'static str, Instant>>,
-}
+pub(crate) struct LogLimiter(Mutex<LogLimit>);
 
 impl LogLimiter {
     pub(crate) fn new(every: Duration) -> Self {
-        Self {
-            every,
-            last: Mutex::new(HashMap::new()),
-        }
+        Self(Mutex::new(LogLimit::new(every)))
     }
 
     pub(crate) fn allow(&self, key: &'static str) -> bool {
-        let now = Instant::now();
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        match last.get(key) {
-            Some(at) if now.duration_since(*at) < self.every => false,
-            _ => {
-                last.insert(key, now);
-                true
-            }
-        }
+        let mut limit = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        limit.allow(key, Instant::now()).is_some()
     }
 }

@@ -1,6 +1,5 @@
 //! Receiver settings and binding the socket.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -125,7 +124,7 @@ impl ReceiverBuilder {
             state: Mutex::new(State {
                 store: Store::new(self.store),
                 stats: ReceiverStats::default(),
-                logs: HashMap::new(),
+                logs: crate::log_limit::LogLimit::new(super::LOG_EVERY),
             }),
             finished_version,
             events,

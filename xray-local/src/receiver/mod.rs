@@ -1,6 +1,5 @@
 //! The UDP receiver: a background task that plays the X-Ray daemon and a handle to query it.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +19,7 @@ pub use self::builder::ReceiverBuilder;
 pub use self::events::{Event, Subscription, WaitTimeout};
 use crate::datagram;
 use crate::graph::ServiceGraph;
+use crate::log_limit::LogLimit;
 use crate::stats::ReceiverStats;
 use crate::store::Store;
 use crate::trace::Trace;
@@ -197,31 +197,8 @@ struct Shared {
 struct State {
     store: Store,
     stats: ReceiverStats,
-    /// When each kind of problem was last logged, and how many were not logged since.
-    logs: HashMap<&'static str, (Instant, u64)>,
-}
-
-impl State {
-    /// Whether to log a problem of this kind now; at most one line per kind per `LOG_EVERY`.
-    /// Returns the number of occurrences not logged since the last line.
-    fn should_log(&mut self, key: &'static str, now: Instant) -> Option<u64> {
-        match self.logs.get_mut(key) {
-            Some((last, skipped)) if now.duration_since(*last) < LOG_EVERY => {
-                *skipped += 1;
-                None
-            }
-            Some((last, skipped)) => {
-                let n = *skipped;
-                *last = now;
-                *skipped = 0;
-                Some(n)
-            }
-            None => {
-                self.logs.insert(key, (now, 0));
-                Some(0)
-            }
-        }
-    }
+    /// At most one line per kind of problem per `LOG_EVERY`.
+    logs: LogLimit,
 }
 
 impl Shared {
@@ -250,7 +227,7 @@ impl Shared {
                 }
                 if !parsed.repaired.is_empty() {
                     stats.repaired += 1;
-                    if let Some(skipped) = state.should_log("repaired", now) {
+                    if let Some(skipped) = state.logs.allow("repaired", now) {
                         tracing::warn!(target: "xray", %peer, id = %doc.id, fields = ?parsed.repaired, skipped,
                             "segment document accepted without fields that do not fit the X-Ray model");
                     }
@@ -270,7 +247,7 @@ impl Shared {
             Err(rejection) => {
                 let rejection = rejection.with_peer(Some(peer), bytes.len());
                 state.stats.rejected.add(rejection.kind());
-                if let Some(skipped) = state.should_log(rejection.kind().as_str(), now) {
+                if let Some(skipped) = state.logs.allow(rejection.kind().as_str(), now) {
                     tracing::warn!(target: "xray", %peer, bytes = bytes.len(), skipped,
                         "datagram rejected: {rejection}");
                 }
@@ -307,7 +284,7 @@ impl Shared {
 
     fn socket_error(&self, error: &io::Error) {
         let mut state = self.lock();
-        if let Some(skipped) = state.should_log("socket", Instant::now()) {
+        if let Some(skipped) = state.logs.allow("socket", Instant::now()) {
             tracing::warn!(target: "xray", %error, skipped, "receiving from the UDP socket failed");
         }
     }
