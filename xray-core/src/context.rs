@@ -54,18 +54,27 @@ use crate::segment::{Entity, Subsegment};
 
 thread_local! {
     static CURRENT: Cell<Option<Entity>> = const { Cell::new(None) };
-    /// Whether `CURRENT` holds a sampled entity, kept beside it so that [`current_is_sampled`]
-    /// (asked per `tracing` span by xray-tracing) is one thread-local read: a `bool` has no
-    /// destructor to register, and the entity is not moved out and back.
-    static CURRENT_SAMPLED: Cell<bool> = const { Cell::new(false) };
+    /// What `CURRENT` holds (`NONE`, `UNSAMPLED` or `SAMPLED`), kept beside it so that
+    /// [`current_is_sampled`] and [`has_current`] (asked per `tracing` span by xray-tracing, per
+    /// AWS SDK hook by xray-aws-sdk) are one thread-local read: a `u8` has no destructor to
+    /// register, and the entity is not moved out and back.
+    static CURRENT_STATE: Cell<u8> = const { Cell::new(NONE) };
 }
 
+const NONE: u8 = 0;
+const UNSAMPLED: u8 = 1;
+const SAMPLED: u8 = 2;
+
 /// Puts `entity` in the slot and returns what was there. Every write of `CURRENT` goes through
-/// here, so that `CURRENT_SAMPLED` follows it.
+/// here, so that `CURRENT_STATE` follows it.
 fn replace_current(entity: Option<Entity>) -> Option<Entity> {
-    let sampled = entity.as_ref().is_some_and(Entity::is_sampled);
+    let state = match &entity {
+        None => NONE,
+        Some(e) if e.is_sampled() => SAMPLED,
+        Some(_) => UNSAMPLED,
+    };
     let prev = CURRENT.try_with(|c| c.replace(entity)).ok()?;
-    let _ = CURRENT_SAMPLED.try_with(|s| s.set(sampled));
+    let _ = CURRENT_STATE.try_with(|s| s.set(state));
     prev
 }
 
@@ -87,7 +96,15 @@ pub fn current() -> Option<Entity> {
 /// integrations that do nothing unless the request is recorded (`xray-tracing` per span).
 #[inline]
 pub fn current_is_sampled() -> bool {
-    CURRENT_SAMPLED.try_with(Cell::get).unwrap_or(false)
+    CURRENT_STATE.try_with(Cell::get).unwrap_or(NONE) == SAMPLED
+}
+
+/// Whether there is a current entity (sampled or not): what [`current`]`().is_some()` says,
+/// without cloning the entity — for integrations that only need to know whether to apply the
+/// context-missing strategy.
+#[inline]
+pub fn has_current() -> bool {
+    CURRENT_STATE.try_with(Cell::get).unwrap_or(NONE) != NONE
 }
 
 /// Makes `entity` current until the returned guard is dropped, which restores the previous one.
@@ -325,8 +342,10 @@ mod tests {
     #[test]
     fn current_is_sampled_leaves_the_slot_alone() {
         assert!(!current_is_sampled());
+        assert!(!has_current());
         let _g = set_current(Entity::disabled());
         assert!(!current_is_sampled());
+        assert!(has_current());
         assert!(current().is_some());
     }
 
@@ -354,6 +373,7 @@ mod tests {
         assert!(current_is_sampled());
         drop(outer);
         assert!(!current_is_sampled());
+        assert!(!has_current());
     }
 
     #[test]

@@ -97,4 +97,4 @@ pub use context::{XrayFutureExt, begin_subsegment, try_begin_subsegment};
 pub use header::TraceHeader;
 pub use id::{IdParseError, SEGMENT_ID_LEN, SegmentId, TRACE_ID_LEN, TraceId};
 pub use recorder::{ConfigError, Recorder, RecorderBuilder};
-pub use segment::{Entity, Segment, Subsegment};
+pub use segment::{Entity, PendingSubsegment, Segment, Subsegment};

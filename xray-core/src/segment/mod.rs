@@ -42,6 +42,7 @@
 mod data;
 pub(crate) mod tree;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -51,7 +52,7 @@ pub use self::data::{
     DEFAULT_METADATA_NAMESPACE, EntityData, MAX_ANNOTATION_KEY_CHARS, MAX_ANNOTATION_VALUE_CHARS,
     MAX_NAME_CHARS, sanitize_annotation_key, sanitize_name,
 };
-use self::tree::{NodeRef, Tree};
+use self::tree::{Deferred, NodeRef, Tree};
 use crate::header::{Sampled, TraceHeader};
 use crate::id::{SegmentId, TraceId};
 use crate::model::{AnnotationValue, Cause, Document, Exception, Namespace, Timestamp};
@@ -175,6 +176,62 @@ impl Entity {
         }
     }
 
+    /// [`begin_subsegment`](Self::begin_subsegment), with `f` run on the new subsegment's data
+    /// before it joins the trace: for integrations that set several fields when a call begins
+    /// (one lock taken instead of two). `f` is not called when nothing is recorded.
+    ///
+    /// ```
+    /// # let recorder = xray_core::Recorder::builder().sample_all().ignore_env().build().unwrap();
+    /// # let segment = recorder.begin_segment("orders");
+    /// use xray_core::model::Namespace;
+    ///
+    /// let call = segment.begin_subsegment_with("DynamoDB", |d| {
+    ///     d.set_namespace(Namespace::Aws);
+    ///     d.aws_mut().operation = Some("GetItem".to_owned());
+    /// });
+    /// call.end_with(|d| d.set_http_status(200));
+    /// ```
+    pub fn begin_subsegment_with(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut EntityData<'_>),
+    ) -> Subsegment {
+        let Inner::Recording { tree, node } = &self.inner else {
+            return self.begin_subsegment(name);
+        };
+        let mut doc = Document::new(sanitize_name(name), SegmentId::new(), tree.clock.now());
+        f(&mut EntityData { doc: &mut doc });
+        let entity = match tree.begin_child(*node, doc) {
+            Some(child) => Entity::recording(tree.clone(), child),
+            None => Entity::disabled(),
+        };
+        Subsegment {
+            entity,
+            ended: false,
+        }
+    }
+
+    /// Begins a subsegment that is recorded in one step when it ends: see [`PendingSubsegment`].
+    ///
+    /// Takes no lock and allocates nothing: it notes the start time and picks the id that
+    /// downstream calls name as their parent.
+    pub fn begin_pending_subsegment(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+    ) -> PendingSubsegment {
+        let inner = match &self.inner {
+            Inner::Recording { tree, node } => PendingInner::Recording {
+                tree: tree.clone(),
+                parent: *node,
+                id: SegmentId::new(),
+                start: tree.clock.now(),
+                name: name.into(),
+            },
+            _ => PendingInner::Other(self.begin_subsegment("").entity.clone()),
+        };
+        PendingSubsegment { inner }
+    }
+
     /// Runs `f` with mutable access to the document, under the entity's lock, and returns its
     /// result; `None` when the entity is not recording (unsampled, disabled, or already sent).
     ///
@@ -294,9 +351,14 @@ impl Entity {
     }
 
     fn end_at(&self, end_time: Option<Timestamp>) {
+        self.end_with(end_time, |_| {});
+    }
+
+    /// Ends the entity with `f` run on its data first, under the same lock.
+    fn end_with(&self, end_time: Option<Timestamp>, f: impl FnOnce(&mut EntityData<'_>)) {
         if let Inner::Recording { tree, node } = &self.inner {
             let end = end_time.unwrap_or_else(|| tree.clock.now());
-            tree.end(*node, end);
+            tree.end_with(*node, end, |doc| f(&mut EntityData { doc }));
         }
     }
 }
@@ -372,6 +434,134 @@ impl Drop for Segment {
     }
 }
 
+/// A subsegment recorded in one step when it ends, for instrumentation on a hot path (the AWS SDK
+/// interceptor uses it for every call).
+///
+/// Beginning it takes no lock and builds nothing: it holds the parent, an id and the start time.
+/// [`end_with`](Self::end_with) adds the ended subsegment to the trace under one lock, with a
+/// closure that writes its fields *when the trace is sent* (after the segment ends, or when the
+/// subsegment is streamed), so the data a call records can be kept as the plain values it was
+/// captured as and turned into the document's strings, maps and blocks off the call's path.
+///
+/// Unlike a [`Subsegment`], it is not part of the trace while it runs: it cannot have children
+/// (it is never the current entity), a segment does not wait for it, and if its parent is sent
+/// first it is sent on its own, naming its parent (valid X-Ray, as for any subsegment that
+/// outlives its parent). Dropped without `end_with` (a cancelled call), it is recorded with its
+/// name and times only.
+///
+/// ```
+/// # let emitter = xray_core::emit::MemoryEmitter::new();
+/// # let recorder = xray_core::Recorder::builder().emitter(emitter.clone()).sample_all().ignore_env().build().unwrap();
+/// use xray_core::model::Namespace;
+///
+/// let segment = recorder.begin_segment("orders");
+/// let call = segment.begin_pending_subsegment("DynamoDB");
+/// let header = call.trace_header(); // for the outgoing request
+/// let status: u16 = 200; // what the call returned, as plain values
+/// call.end_with(move |d| {
+///     d.set_namespace(Namespace::Aws);
+///     d.aws_mut().operation = Some("GetItem".to_owned());
+///     d.set_http_status(status);
+/// });
+/// segment.end();
+/// assert_eq!(emitter.documents()[0].subsegments[0].name, "DynamoDB");
+/// ```
+#[must_use = "a pending subsegment is recorded as soon as it is dropped"]
+#[derive(Debug)]
+pub struct PendingSubsegment {
+    inner: PendingInner,
+}
+
+#[derive(Debug)]
+enum PendingInner {
+    Recording {
+        tree: Arc<Tree>,
+        parent: NodeRef,
+        id: SegmentId,
+        start: Timestamp,
+        name: Cow<'static, str>,
+    },
+    /// Unsampled or disabled: the entity a plain subsegment would have (ids for the header).
+    Other(Entity),
+    /// Ended.
+    Done,
+}
+
+impl PendingSubsegment {
+    /// Whether it will be sent (the parent is sampled).
+    pub fn is_sampled(&self) -> bool {
+        matches!(self.inner, PendingInner::Recording { .. })
+    }
+
+    /// Its id, unless the SDK is disabled.
+    pub fn id(&self) -> Option<SegmentId> {
+        match &self.inner {
+            PendingInner::Recording { id, .. } => Some(*id),
+            PendingInner::Other(entity) => entity.id(),
+            PendingInner::Done => None,
+        }
+    }
+
+    /// The `X-Amzn-Trace-Id` header for the downstream call it traces (`Parent` = its id), as
+    /// [`Entity::trace_header`] gives it for a subsegment.
+    pub fn trace_header(&self) -> Option<TraceHeader> {
+        match &self.inner {
+            PendingInner::Recording { tree, id, .. } => {
+                let h = TraceHeader::new(tree.trace_id)
+                    .with_parent(*id)
+                    .with_sampled(Sampled::Yes);
+                Some(match &tree.incoming {
+                    Some(incoming) => h.with_extra_from(incoming),
+                    None => h,
+                })
+            }
+            PendingInner::Other(entity) => entity.trace_header(),
+            PendingInner::Done => None,
+        }
+    }
+
+    /// Ends it now and adds it to the trace. `write` fills in its fields when the trace is sent
+    /// (possibly on another thread); it is not called when nothing is recorded. As inside
+    /// [`Entity::update`], do not use entities of the same trace from `write`.
+    pub fn end_with(mut self, write: impl FnOnce(&mut EntityData<'_>) + Send + 'static) {
+        self.finish(Box::new(write));
+    }
+
+    /// Ends it now with nothing more than its name and times.
+    pub fn end(mut self) {
+        self.finish(Box::new(|_| {}));
+    }
+
+    fn finish(&mut self, write: Box<dyn FnOnce(&mut EntityData<'_>) + Send>) {
+        if let PendingInner::Recording {
+            tree,
+            parent,
+            id,
+            start,
+            name,
+        } = std::mem::replace(&mut self.inner, PendingInner::Done)
+        {
+            let end = tree.clock.now();
+            tree.add_ended_child(
+                parent,
+                Deferred {
+                    name,
+                    id,
+                    start,
+                    end,
+                    write,
+                },
+            );
+        }
+    }
+}
+
+impl Drop for PendingSubsegment {
+    fn drop(&mut self) {
+        self.finish(Box::new(|_| {}));
+    }
+}
+
 /// A subsegment. Ends when dropped.
 ///
 /// Dereferences to [`Entity`] for annotations, metadata and the rest.
@@ -406,6 +596,15 @@ impl Subsegment {
     pub fn end_at(mut self, end_time: Timestamp) {
         self.ended = true;
         self.entity.end_at(Some(end_time));
+    }
+
+    /// Ends the subsegment now, with `f` run on its data first: [`Entity::update`] and
+    /// [`Subsegment::end`] under one lock, for integrations that record a call's outcome as it
+    /// ends. `f` is not called when nothing is recorded; the same rules as for `update` apply
+    /// inside it.
+    pub fn end_with(mut self, f: impl FnOnce(&mut EntityData<'_>)) {
+        self.ended = true;
+        self.entity.end_with(None, f);
     }
 }
 

@@ -6,7 +6,9 @@
 //! counts the open entities in its subtree; when a top-level node's count reaches zero the subtree
 //! is complete and is taken out of the slab, then serialized and sent *after* the lock is released.
 
+use std::borrow::Cow;
 use std::cell::Cell;
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -14,6 +16,7 @@ use crate::header::TraceHeader;
 use crate::id::{SegmentId, TraceId};
 use crate::model::{Document, DocumentKind, Timestamp};
 use crate::recorder::Recorder;
+use crate::segment::{EntityData, sanitize_name};
 
 /// Where a node hangs.
 #[derive(Debug, Clone, Copy)]
@@ -26,9 +29,68 @@ enum Link {
     Detached(SegmentId),
 }
 
+/// What a subsegment that is written when it is sent holds until then (see
+/// [`Tree::add_ended_child`]).
+pub(crate) struct Deferred {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) id: SegmentId,
+    pub(crate) start: Timestamp,
+    pub(crate) end: Timestamp,
+    pub(crate) write: Box<dyn FnOnce(&mut EntityData<'_>) + Send>,
+}
+
+impl Deferred {
+    fn into_document(self) -> Document {
+        let mut doc = Document::new(sanitize_name(&self.name), self.id, self.start);
+        doc.end_time = Some(self.end);
+        (self.write)(&mut EntityData { doc: &mut doc });
+        // Whatever the writer did, the id and times are the ones the trace already knows.
+        doc.id = self.id;
+        doc.start_time = self.start;
+        doc.end_time = Some(self.end);
+        doc.in_progress = false;
+        doc
+    }
+}
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deferred")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A node's document: built, or (for a subsegment added when it ended) still to be written.
+// Not boxed: nodes are boxed already, and a deferred node's unused bytes cost nothing (the
+// allocation is not zeroed).
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum NodeDoc {
+    Ready(Document),
+    Deferred(Deferred),
+}
+
+impl NodeDoc {
+    fn id(&self) -> SegmentId {
+        match self {
+            Self::Ready(doc) => doc.id,
+            Self::Deferred(d) => d.id,
+        }
+    }
+
+    fn into_document(self) -> Document {
+        match self {
+            Self::Ready(doc) => doc,
+            Self::Deferred(d) => d.into_document(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Node {
-    doc: Document,
+    doc: NodeDoc,
     link: Link,
     children: Vec<u32>,
     /// Entities in this subtree, this one included, that have not ended.
@@ -141,7 +203,7 @@ impl Tree {
         slots.push(Slot {
             generation: 0,
             node: Some(Box::new(Node {
-                doc: root,
+                doc: NodeDoc::Ready(root),
                 link: Link::Root,
                 children: Vec::new(),
                 open: 1,
@@ -194,8 +256,10 @@ impl Tree {
         f: impl FnOnce(&mut Document) -> R,
     ) -> Option<R> {
         let mut state = self.lock()?;
-        let n = state.get_mut(node)?;
-        Some(f(&mut n.doc))
+        match &mut state.get_mut(node)?.doc {
+            NodeDoc::Ready(doc) => Some(f(doc)),
+            NodeDoc::Deferred(_) => None,
+        }
     }
 
     /// Begins a child of `parent`.
@@ -208,7 +272,7 @@ impl Tree {
             Link::Detached(parent.id)
         };
         let slot = state.insert(Box::new(Node {
-            doc,
+            doc: NodeDoc::Ready(doc),
             link,
             children: Vec::new(),
             open: 1,
@@ -229,8 +293,13 @@ impl Tree {
         })
     }
 
-    /// Ends a node and sends whatever that completed.
-    pub(crate) fn end(&self, node: NodeRef, end_time: Timestamp) {
+    /// Runs `f` on a live node's document, then ends the node and sends whatever that completed.
+    pub(crate) fn end_with(
+        &self,
+        node: NodeRef,
+        end_time: Timestamp,
+        f: impl FnOnce(&mut Document),
+    ) {
         let outgoing = {
             let Some(mut state) = self.lock() else {
                 return;
@@ -238,14 +307,54 @@ impl Tree {
             let Some(n) = state.get_mut(node) else {
                 return;
             };
+            let NodeDoc::Ready(doc) = &mut n.doc else {
+                return;
+            };
             if n.ended {
                 return;
             }
+            f(doc);
+            doc.end_time = Some(end_time);
+            doc.in_progress = false;
             n.ended = true;
-            n.doc.end_time = Some(end_time);
-            n.doc.in_progress = false;
             state.adjust_open(node.slot, -1);
             self.collect(&mut state, node.slot)
+        };
+        for doc in outgoing {
+            self.recorder.send_document(doc);
+        }
+    }
+
+    /// Adds a subsegment that has ended, whose document is written only when it is sent: a call
+    /// traced this way takes the lock once, when it ends, and builds nothing on its way.
+    ///
+    /// Nothing is reserved while the call runs, so a parent may end (and be sent) first; the
+    /// subsegment then goes out on its own, naming its parent, like any subsegment that outlives
+    /// its parent.
+    pub(crate) fn add_ended_child(&self, parent: NodeRef, child: Deferred) {
+        let outgoing = {
+            let Some(mut state) = self.lock() else {
+                return;
+            };
+            let link = if state.get_mut(parent).is_some() {
+                Link::Child(parent.slot)
+            } else {
+                Link::Detached(parent.id)
+            };
+            let slot = state.insert(Box::new(Node {
+                doc: NodeDoc::Deferred(child),
+                link,
+                children: Vec::new(),
+                open: 0,
+                ended: true,
+            }));
+            state.held += 1;
+            if let Link::Child(p) = link
+                && let Some(pn) = state.node_mut(p)
+            {
+                pn.children.push(slot);
+            }
+            self.collect(&mut state, slot)
         };
         for doc in outgoing {
             self.recorder.send_document(doc);
@@ -267,7 +376,7 @@ impl Tree {
         let Some(top_node) = state.node_mut(top) else {
             return out;
         };
-        let (top_link, top_open, top_id) = (top_node.link, top_node.open, top_node.doc.id);
+        let (top_link, top_open, top_id) = (top_node.link, top_node.open, top_node.doc.id());
         match top_link {
             Link::Root if top_open == 0 => {
                 if self.facade {
@@ -310,7 +419,7 @@ impl Tree {
         let Some(node) = state.node_mut(slot) else {
             return;
         };
-        let parent_id = node.doc.id;
+        let parent_id = node.doc.id();
         let children = node.children.clone();
         for c in children {
             if state.held <= threshold {
@@ -397,7 +506,7 @@ impl State {
             self.held = self.held.saturating_sub(1);
         }
         let Node { doc, children, .. } = *node;
-        let mut doc = doc;
+        let mut doc = doc.into_document();
         doc.subsegments.reserve(children.len());
         for c in children {
             let child = self.take(c);
