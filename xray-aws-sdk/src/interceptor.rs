@@ -1,5 +1,6 @@
 //! The interceptor.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
@@ -19,13 +20,12 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::Headers;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::region::Region;
-use xray_core::header::{HEADER_NAME, Sampled};
-use xray_core::model::Namespace;
-use xray_core::{Recorder, TraceHeader, context};
+use xray_core::header::HEADER_NAME;
+use xray_core::{PendingSubsegment, Recorder, TraceHeader, context};
 
 use crate::outcome::Outcome;
 use crate::params;
-use crate::state::CallState;
+use crate::state::{CallStart, CallState};
 
 /// Traces every call of an AWS SDK for Rust client as an `aws` subsegment and propagates the
 /// trace in the `X-Amzn-Trace-Id` header.
@@ -79,6 +79,16 @@ impl XrayInterceptor {
     pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
         self.account_id = Some(Arc::from(account_id.into()));
         self
+    }
+
+    /// A call with no current entity: the context-missing strategy, for calls we would trace.
+    /// Out of line: the hook that calls it runs on every call.
+    #[cold]
+    #[inline(never)]
+    fn no_context(&self, cfg: &ConfigBag) {
+        if let Some(meta) = cfg.load::<Metadata>().filter(|meta| !skip(meta, cfg)) {
+            self.context_missing(meta.service());
+        }
     }
 
     fn context_missing(&self, what: &str) {
@@ -142,7 +152,7 @@ fn keep_extra(headers: &mut Headers, ours: &TraceHeader, previous: &str) {
         return;
     };
     if existing.extra().next().is_some() {
-        let merged = header_value(&merge_extra(ours.clone(), &existing));
+        let merged = merge_extra(ours.clone(), &existing).to_header_string();
         let _ = headers.try_insert(const { http::HeaderName::from_static(HEADER_NAME) }, merged);
     }
 }
@@ -160,7 +170,7 @@ thread_local! {
     static UNSAMPLED: Cell<Option<(TraceHeader, String)>> = const { Cell::new(None) };
 }
 
-/// [`header_value`] for an unsampled entity, from a one-entry cache per thread: the calls a
+/// [`TraceHeader::to_header_string`] for an unsampled entity, from a one-entry cache per thread: the calls a
 /// request makes under one unsampled segment all carry the same header, and copying the last
 /// value touches much less code than formatting it again (with the SDK's own code larger than
 /// the instruction cache, code touched is what an unsampled call costs).
@@ -175,48 +185,14 @@ fn unsampled_header_value(header: &TraceHeader) -> String {
             cache.set(Some((cached, value)));
             out
         })
-        .unwrap_or_else(|_| header_value(header))
+        .unwrap_or_else(|_| header.to_header_string())
 }
 
 /// A miss of [`unsampled_header_value`]'s cache (the first call under a segment), out of line.
 #[cold]
 #[inline(never)]
 fn format_for_cache(header: &TraceHeader) -> (TraceHeader, String) {
-    (header.clone(), header_value(header))
-}
-
-/// `header.to_string()` without the formatting machinery: this runs on every attempt of every
-/// call, sampled or not.
-fn header_value(header: &TraceHeader) -> String {
-    // The exact length: a `String` with spare capacity costs one more allocation when it turns
-    // into the header value's `Bytes`.
-    let extra: usize = header.extra().map(|(k, v)| 2 + k.len() + v.len()).sum();
-    let len = 5
-        + xray_core::TRACE_ID_LEN
-        + header.parent().map_or(0, |_| 8 + xray_core::SEGMENT_ID_LEN)
-        + header.sampled().map_or(0, |_| 10)
-        + extra;
-    let mut out = String::with_capacity(len);
-    out.push_str("Root=");
-    out.push_str(std::str::from_utf8(&header.root().encode()).unwrap_or_default());
-    if let Some(parent) = header.parent() {
-        out.push_str(";Parent=");
-        out.push_str(std::str::from_utf8(&parent.encode()).unwrap_or_default());
-    }
-    match header.sampled() {
-        None => {}
-        Some(Sampled::Yes) => out.push_str(";Sampled=1"),
-        Some(Sampled::No) => out.push_str(";Sampled=0"),
-        Some(Sampled::Requested) => out.push_str(";Sampled=?"),
-        Some(_) => return header.to_string(),
-    }
-    for (key, value) in header.extra() {
-        out.push(';');
-        out.push_str(key);
-        out.push('=');
-        out.push_str(value);
-    }
-    out
+    (header.clone(), header.to_header_string())
 }
 
 fn merge_extra(mut ours: TraceHeader, existing: &TraceHeader) -> TraceHeader {
@@ -253,10 +229,10 @@ fn inject_sampled(ctx: &mut BeforeTransmitInterceptorContextMut<'_>, cfg: &mut C
     if let Some(header) = cfg
         .interceptor_state()
         .load::<CallState>()
-        .and_then(|state| state.subsegment.as_ref())
-        .and_then(|subsegment| subsegment.trace_header())
+        .and_then(|state| state.pending.as_ref())
+        .and_then(PendingSubsegment::trace_header)
     {
-        let value = header_value(&header);
+        let value = header.to_header_string();
         inject(ctx.request_mut().headers_mut(), &header, value);
     }
 }
@@ -299,15 +275,17 @@ impl Intercept for XrayInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(entity) = context::current() else {
-            if let Some(meta) = cfg.load::<Metadata>().filter(|meta| !skip(meta, cfg)) {
-                self.context_missing(meta.service());
+        // Unsampled calls (most of them, with the default sampler) leave after one thread-local
+        // read: the header is added per attempt.
+        if !context::current_is_sampled() {
+            if !context::has_current() {
+                self.no_context(cfg);
             }
             return Ok(());
-        };
-        if !entity.is_sampled() {
-            return Ok(());
         }
+        let Some(entity) = context::current() else {
+            return Ok(());
+        };
         // A second X-Ray interceptor on the same client must not trace the call twice.
         if cfg.interceptor_state().load::<CallState>().is_some() {
             return Ok(());
@@ -318,21 +296,22 @@ impl Intercept for XrayInterceptor {
         if skip(meta, cfg) {
             return Ok(());
         }
-        let subsegment = entity.begin_subsegment(meta.service());
-        let region = cfg.load::<Region>();
         let params = params::service(meta.service());
-        subsegment.update(|d| {
-            d.set_namespace(Namespace::Aws);
-            let aws = d.aws_mut();
-            aws.operation = Some(meta.name().to_owned());
-            aws.region = region.map(|r| r.as_ref().to_owned());
-            aws.account_id = self.account_id.as_deref().map(str::to_owned);
-            if let Some(service) = params {
-                (service.request)(meta.name(), ctx.input(), aws);
-            }
-        });
+        // The name without an allocation when the service's table is compiled in.
+        let name: Cow<'static, str> = match params {
+            Some(service) => Cow::Borrowed(service.id),
+            None => Cow::Owned(meta.service().to_owned()),
+        };
+        let start = CallStart {
+            metadata: meta.clone(),
+            region: cfg.load::<Region>().cloned(),
+            account_id: self.account_id.clone(),
+            request: params.and_then(|service| (service.request)(meta.name(), ctx.input())),
+        };
+        let pending = entity.begin_pending_subsegment(name);
         cfg.interceptor_state().store_put(CallState {
-            subsegment: Some(subsegment),
+            pending: Some(pending),
+            start: Some(start),
             params,
         });
         Ok(())
@@ -346,13 +325,13 @@ impl Intercept for XrayInterceptor {
     ) -> Result<(), BoxError> {
         // The current entity first: with none, or an unsampled one, there is no state to look
         // for (bag lookups that miss walk every layer).
-        let Some(entity) = context::current() else {
-            return Ok(());
-        };
-        if entity.is_sampled() {
+        if context::current_is_sampled() {
             inject_sampled(ctx, cfg);
             return Ok(());
         }
+        let Some(entity) = context::current() else {
+            return Ok(());
+        };
         // Signed already: a signature in the query string means a presigned request. (X-Ray's
         // own calls are not looked for here: carrying `Sampled=0` does them no harm, and a
         // lookup on every unsampled attempt would.)
@@ -372,21 +351,30 @@ impl Intercept for XrayInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some((subsegment, params)) = cfg
+        // Only a call made under a sampled entity has state. (Were the context to change between
+        // the hooks of one call, the state's guard still ends the subsegment with the bag.)
+        if !context::current_is_sampled() {
+            return Ok(());
+        }
+        let attempts = cfg.load::<RequestAttempts>().map(RequestAttempts::attempts);
+        let Some((pending, start, params)) = cfg
             .get_mut_from_interceptor_state::<CallState>()
-            .and_then(|state| Some((state.subsegment.take()?, state.params)))
+            .and_then(|state| Some((state.pending.take()?, state.start.take()?, state.params)))
         else {
             return Ok(());
         };
-        let outcome = Outcome {
+        let recorded = Outcome {
             response: ctx.response(),
             result: ctx.output_or_error(),
-            attempts: cfg.load::<RequestAttempts>().map(RequestAttempts::attempts),
-            operation: cfg.load::<Metadata>().map_or("", Metadata::name),
+            attempts,
+            operation: start.metadata.name(),
             params,
-        };
-        subsegment.update(|d| outcome.record(d));
-        subsegment.end();
+        }
+        .capture();
+        pending.end_with(move |d| {
+            start.write(d);
+            recorded.write(d);
+        });
         Ok(())
     }
 }
@@ -412,7 +400,7 @@ mod tests {
             HEADER_NAME,
             "Root=1-11111111-222222222222222222222222;Parent=1111111111111111;Sampled=0;Lineage=a87bd80c:1",
         );
-        inject(&mut headers, &ours, header_value(&ours));
+        inject(&mut headers, &ours, ours.to_header_string());
         assert_eq!(
             headers.get(HEADER_NAME),
             Some(
@@ -422,22 +410,8 @@ mod tests {
 
         // An unparsable header is replaced.
         headers.insert(HEADER_NAME, "garbage");
-        inject(&mut headers, &ours, header_value(&ours));
+        inject(&mut headers, &ours, ours.to_header_string());
         assert_eq!(headers.get(HEADER_NAME), Some(ours.to_string().as_str()));
-    }
-
-    #[test]
-    fn header_value_is_the_display_form() {
-        for text in [
-            "Root=1-5759e988-bd862e3fe1be46a994272793",
-            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
-            "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=?;Lineage=a87bd80c:1;Foo=bar",
-        ] {
-            let h: TraceHeader = text.parse().unwrap();
-            assert_eq!(header_value(&h), h.to_string());
-            assert_eq!(header_value(&h), text);
-        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use xray_core::model::Exception;
 use xray_core::segment::EntityData;
 
 use crate::error_body;
-use crate::params::Service;
+use crate::params::{Captured, Service};
 
 /// Java ignores this placeholder request id; so do we.
 const UNKNOWN_REQUEST_ID: &str = "UNKNOWN";
@@ -30,29 +30,99 @@ pub(crate) struct Outcome<'a> {
     pub(crate) params: Option<&'static Service>,
 }
 
+/// What [`Outcome::capture`] keeps of a finished call: plain values, written into the subsegment
+/// when it is sent.
+pub(crate) struct Recorded {
+    status: Option<u16>,
+    content_length: Option<i64>,
+    request_id: Option<String>,
+    id_2: Option<String>,
+    retries: Option<u32>,
+    response: Option<Captured>,
+    failure: Option<Box<Failure>>,
+}
+
+/// A failed call's cause and flags (the rare path: built at once).
+struct Failure {
+    exceptions: Vec<Exception>,
+    error: Option<bool>,
+    fault: Option<bool>,
+    throttle: Option<bool>,
+}
+
 impl Outcome<'_> {
-    /// Writes the outcome into the subsegment's document.
-    pub(crate) fn record(&self, d: &mut EntityData<'_>) {
+    /// Takes what the subsegment will record from the borrowed context.
+    pub(crate) fn capture(&self) -> Recorded {
+        let mut recorded = Recorded {
+            status: None,
+            content_length: None,
+            request_id: None,
+            id_2: None,
+            retries: self.attempts.map(|a| a.saturating_sub(1)),
+            response: None,
+            failure: None,
+        };
         if let Some(response) = self.response {
-            record_response(d, response);
-        }
-        if let Some(attempts) = self.attempts {
-            d.aws_mut().retries = Some(attempts.saturating_sub(1));
+            capture_response(&mut recorded, response);
         }
         match self.result {
             Some(Ok(output)) => {
-                if let Some(service) = self.params {
-                    (service.response)(self.operation, output, d.aws_mut());
-                }
+                recorded.response = self
+                    .params
+                    .and_then(|service| (service.response)(self.operation, output));
             }
-            Some(Err(err)) => record_error(d, err, self.response),
+            Some(Err(err)) => recorded.failure = Some(Box::new(failure(err, self.response))),
             None => {}
+        }
+        recorded
+    }
+}
+
+impl Recorded {
+    /// Writes the outcome into the subsegment's document.
+    pub(crate) fn write(self, d: &mut EntityData<'_>) {
+        if let Some(status) = self.status {
+            d.set_http_status(status);
+        }
+        if let Some(len) = self.content_length {
+            d.http_response_mut().content_length = Some(len);
+        }
+        let aws = d.aws_mut();
+        if let Some(id) = self.request_id {
+            aws.request_id = Some(id);
+        }
+        if let Some(id_2) = self.id_2 {
+            aws.id_2 = Some(id_2);
+        }
+        if let Some(retries) = self.retries {
+            aws.retries = Some(retries);
+        }
+        if let Some(write) = self.response {
+            write(aws);
+        }
+        if let Some(failure) = self.failure {
+            let Failure {
+                exceptions,
+                error,
+                fault,
+                throttle,
+            } = *failure;
+            d.add_exceptions(exceptions);
+            if let Some(throttle) = throttle {
+                d.set_throttle(throttle);
+            }
+            if let Some(error) = error {
+                d.set_error(error);
+            }
+            if let Some(fault) = fault {
+                d.set_fault(fault);
+            }
         }
     }
 }
 
-fn record_response(d: &mut EntityData<'_>, response: &HttpResponse) {
-    d.set_http_status(response.status().as_u16());
+fn capture_response(recorded: &mut Recorded, response: &HttpResponse) {
+    recorded.status = Some(response.status().as_u16());
     // One pass over the headers: looking each one up by a string name parses the name every time.
     let (mut content_length, mut amzn_request_id, mut amz_request_id, mut id_2) =
         (None, None, None, None);
@@ -65,34 +135,28 @@ fn record_response(d: &mut EntityData<'_>, response: &HttpResponse) {
             _ => {}
         }
     }
-    let content_length = content_length.or_else(|| {
+    recorded.content_length = content_length.or_else(|| {
         response
             .body()
             .content_length()
             .and_then(|n| i64::try_from(n).ok())
     });
-    if let Some(len) = content_length {
-        d.http_response_mut().content_length = Some(len);
-    }
-    let aws = d.aws_mut();
     // The SDK's order (`aws_types::request_id`): `x-amzn-requestid`, then `x-amz-request-id`.
-    if let Some(id) = amzn_request_id
+    recorded.request_id = amzn_request_id
         .or(amz_request_id)
         .filter(|id| *id != UNKNOWN_REQUEST_ID)
-    {
-        aws.request_id = Some(id.to_owned());
-    }
-    if let Some(id_2) = id_2 {
-        aws.id_2 = Some(id_2.to_owned());
-    }
+        .map(str::to_owned);
+    recorded.id_2 = id_2.map(str::to_owned);
 }
 
-fn record_error(
-    d: &mut EntityData<'_>,
-    err: &OrchestratorError<Error>,
-    response: Option<&HttpResponse>,
-) {
+fn failure(err: &OrchestratorError<Error>, response: Option<&HttpResponse>) -> Failure {
     let status = response.map(|r| r.status().as_u16());
+    let mut failure = Failure {
+        exceptions: Vec::new(),
+        error: None,
+        fault: None,
+        throttle: None,
+    };
     if let (Some(op_err), Some(response)) = (err.as_operation_error(), response) {
         let parsed = error_body::parse(response);
         let message = parsed.message.unwrap_or_else(|| op_err.to_string());
@@ -100,39 +164,39 @@ fn record_error(
         if let Some(code) = &parsed.code {
             exception = exception.with_kind(code.clone());
         }
-        d.add_exceptions([exception]);
+        failure.exceptions.push(exception);
         if parsed
             .code
             .as_deref()
             .is_some_and(|c| THROTTLING_ERRORS.contains(&c))
         {
-            d.set_throttle(true);
-            d.set_error(true);
+            failure.throttle = Some(true);
+            failure.error = Some(true);
         }
         match status {
             Some(400..=499) => {
-                d.set_error(true);
-                d.set_fault(false);
+                failure.error = Some(true);
+                failure.fault = Some(false);
             }
-            Some(500..=599) => d.set_fault(true),
-            // A service error with a 2xx/3xx status (rare: some S3 errors arrive as 200) is
-            // still a failure the caller sees.
-            _ => d.set_fault(true),
+            // 5xx; and a service error with a 2xx/3xx status (rare: some S3 errors arrive as
+            // 200) is still a failure the caller sees.
+            _ => failure.fault = Some(true),
         }
-        return;
+        return failure;
     }
     let mut exceptions = Exception::chain_from(err);
     if let Some(first) = exceptions.first_mut() {
         first.kind = Some(kind_of(err).to_owned());
     }
-    d.add_exceptions(exceptions);
+    failure.exceptions = exceptions;
     match status {
         Some(400..=499) => {
-            d.set_error(true);
-            d.set_fault(false);
+            failure.error = Some(true);
+            failure.fault = Some(false);
         }
-        _ => d.set_fault(true),
+        _ => failure.fault = Some(true),
     }
+    failure
 }
 
 /// A readable type for errors that have no service error code.

@@ -1,26 +1,73 @@
 //! The per-call state the interceptor keeps in the call's `ConfigBag`.
 
+use std::sync::Arc;
+
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
-use xray_core::Subsegment;
+use aws_types::region::Region;
+use xray_core::PendingSubsegment;
+use xray_core::model::Namespace;
+use xray_core::segment::EntityData;
 
-use crate::params::Service;
+use crate::params::{Captured, Service};
 
-/// The subsegment of one traced SDK call.
+/// The subsegment of one traced SDK call, and what the call's start told about it.
 ///
 /// It lives in the call's `ConfigBag`, never in the interceptor, so one interceptor serves any
-/// number of concurrent calls. If the call is cancelled (its future dropped) before
-/// `read_after_execution`, the bag is dropped with the future and the subsegment guard ends the
-/// subsegment: it is sent with what was known so far instead of leaking an open subsegment.
+/// number of concurrent calls. The subsegment is a [`PendingSubsegment`]: nothing is built while
+/// the call runs; `read_after_execution` adds it to the trace with everything captured, as plain
+/// values, written into the document when the trace is sent. If the call is cancelled (its future
+/// dropped) before that, the bag is dropped with the future and [`Drop`] records what was known:
+/// the subsegment is sent instead of being lost.
 #[derive(Debug)]
 pub(crate) struct CallState {
-    /// Taken by `read_after_execution`, which ends it.
-    ///
-    /// The trace header of each attempt is derived from it when the attempt is sent rather than
-    /// kept here: the SDK takes the header value as an owned `String`, so a stored copy would
-    /// only add a clone per attempt to the formatting it saves.
-    pub(crate) subsegment: Option<Subsegment>,
+    /// Taken by `read_after_execution`.
+    pub(crate) pending: Option<PendingSubsegment>,
+    /// What the start of the call knew: operation, region, account and whitelisted input
+    /// members.
+    pub(crate) start: Option<CallStart>,
     /// The service's parameter capture, looked up once per call.
     pub(crate) params: Option<&'static Service>,
+}
+
+/// What the `aws` block gets from the start of a call.
+pub(crate) struct CallStart {
+    pub(crate) metadata: Metadata,
+    pub(crate) region: Option<Region>,
+    pub(crate) account_id: Option<Arc<str>>,
+    pub(crate) request: Option<Captured>,
+}
+
+impl std::fmt::Debug for CallStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallStart")
+            .field("metadata", &self.metadata)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallStart {
+    /// Writes the `aws` namespace, operation, region, account and input members.
+    pub(crate) fn write(self, d: &mut EntityData<'_>) {
+        d.set_namespace(Namespace::Aws);
+        let aws = d.aws_mut();
+        aws.operation = Some(self.metadata.name().to_owned());
+        aws.region = self.region.map(|r| r.as_ref().to_owned());
+        aws.account_id = self.account_id.as_deref().map(str::to_owned);
+        if let Some(write) = self.request {
+            write(aws);
+        }
+    }
+}
+
+impl Drop for CallState {
+    fn drop(&mut self) {
+        // A call cancelled before its end: record what its start knew.
+        if let (Some(pending), Some(start)) = (self.pending.take(), self.start.take()) {
+            pending.end_with(move |d| start.write(d));
+        }
+    }
 }
 
 impl Storable for CallState {

@@ -292,7 +292,7 @@ mod tests {
             .build()
             .unwrap();
         let mut aws = Aws::default();
-        (SERVICE.request)("GetItem", &Input::erase(input), &mut aws);
+        SERVICE.apply_request("GetItem", &Input::erase(input), &mut aws);
         assert_eq!(aws.table_name.as_deref(), Some("orders"));
         assert_eq!(aws.extra["consistent_read"], Value::Bool(true));
         assert!(!aws.extra.contains_key("projection_expression"));
@@ -306,7 +306,7 @@ mod tests {
                     .build(),
             )
             .build();
-        (SERVICE.response)("GetItem", &Output::erase(output), &mut aws);
+        SERVICE.apply_response("GetItem", &Output::erase(output), &mut aws);
         assert_eq!(
             aws.extra["consumed_capacity"],
             serde_json::json!({"TableName": "orders", "CapacityUnits": 0.5})
@@ -327,7 +327,7 @@ mod tests {
             )
             .build();
         let mut aws = Aws::default();
-        (SERVICE.response)("PutItem", &Output::erase(output), &mut aws);
+        SERVICE.apply_response("PutItem", &Output::erase(output), &mut aws);
         assert_eq!(
             aws.extra["item_collection_metrics"],
             serde_json::json!({"SizeEstimateRangeGB": [0.0, 1.0]})
@@ -338,7 +338,7 @@ mod tests {
     fn mismatched_types_are_ignored() {
         // The operation name says GetItem but the input is something else: nothing recorded.
         let mut aws = Aws::default();
-        (SERVICE.request)("GetItem", &Input::erase(42_u8), &mut aws);
+        SERVICE.apply_request("GetItem", &Input::erase(42_u8), &mut aws);
         assert_eq!(aws, Aws::default());
     }
 }

@@ -96,6 +96,11 @@ pub(crate) struct Operation {
     pub(crate) response: &'static [Param],
 }
 
+/// Whitelisted members taken from a call's input or output, kept as the typed values they were
+/// (cloned, or reduced to keys or a count) and written into the `aws` block when the subsegment
+/// is sent: turning them into JSON is no work for the call itself.
+pub(crate) type Captured = Box<dyn FnOnce(&mut Aws) + Send + Sync>;
+
 /// The parameter capture of one service.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Service {
@@ -107,10 +112,27 @@ pub(crate) struct Service {
     /// The table, for documentation and the conformance test.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) operations: &'static [Operation],
-    /// Reads the whitelisted input members of `operation` into the `aws` block.
-    pub(crate) request: fn(operation: &str, input: &Input, aws: &mut Aws),
-    /// Reads the whitelisted output members of `operation` into the `aws` block.
-    pub(crate) response: fn(operation: &str, output: &Output, aws: &mut Aws),
+    /// Captures the whitelisted input members of `operation`.
+    pub(crate) request: fn(operation: &str, input: &Input) -> Option<Captured>,
+    /// Captures the whitelisted output members of `operation`.
+    pub(crate) response: fn(operation: &str, output: &Output) -> Option<Captured>,
+}
+
+#[cfg(test)]
+impl Service {
+    /// Captures the input members and writes them into `aws` at once.
+    pub(crate) fn apply_request(&self, operation: &str, input: &Input, aws: &mut Aws) {
+        if let Some(write) = (self.request)(operation, input) {
+            write(aws);
+        }
+    }
+
+    /// Captures the output members and writes them into `aws` at once.
+    pub(crate) fn apply_response(&self, operation: &str, output: &Output, aws: &mut Aws) {
+        if let Some(write) = (self.response)(operation, output) {
+            write(aws);
+        }
+    }
 }
 
 /// Every service compiled in.
@@ -206,25 +228,27 @@ macro_rules! whitelist {
         };
 
         // Deprecated members stay in the whitelist as long as the SDK still sends them.
-        #[allow(deprecated)]
+        #[allow(deprecated, unused_variables)]
         fn request(
             operation: &str,
             input: &::aws_smithy_runtime_api::client::interceptors::context::Input,
-            aws: &mut ::xray_core::model::Aws,
-        ) {
+        ) -> ::std::option::Option<$crate::params::Captured> {
             match operation {
                 $(
                     stringify!($op) => {
-                        if let Some(input) = input.downcast_ref::<$krate::operation::$module::$input>() {
+                        let input = input.downcast_ref::<$krate::operation::$module::$input>()?;
+                        let captured = ( $( $crate::params::whitelist!(@capture $ikind (input.$ifield)), )* );
+                        Some(::std::boxed::Box::new(move |aws: &mut ::xray_core::model::Aws| {
+                            let ( $( $ifield, )* ) = captured;
                             $( $crate::params::put(
                                 aws,
                                 $crate::params::whitelist!(@key $ifield $(, $ikey)?),
-                                $crate::params::$ikind(&input.$ifield),
+                                $crate::params::whitelist!(@emit $ikind $ifield),
                             ); )*
-                        }
+                        }))
                     }
                 )*
-                _ => {}
+                _ => None,
             }
         }
 
@@ -232,24 +256,35 @@ macro_rules! whitelist {
         fn response(
             operation: &str,
             output: &::aws_smithy_runtime_api::client::interceptors::context::Output,
-            aws: &mut ::xray_core::model::Aws,
-        ) {
+        ) -> ::std::option::Option<$crate::params::Captured> {
             match operation {
                 $( $(
                     stringify!($op) => {
-                        if let Some(output) = output.downcast_ref::<$krate::operation::$module::$output>() {
+                        let output = output.downcast_ref::<$krate::operation::$module::$output>()?;
+                        let captured = ( $( $crate::params::whitelist!(@capture $okind (output.$ofield)), )* );
+                        Some(::std::boxed::Box::new(move |aws: &mut ::xray_core::model::Aws| {
+                            let ( $( $ofield, )* ) = captured;
                             $( $crate::params::put(
                                 aws,
                                 $crate::params::whitelist!(@key $ofield $(, $okey)?),
-                                $crate::params::$okind(&output.$ofield),
+                                $crate::params::whitelist!(@emit $okind $ofield),
                             ); )*
-                        }
+                        }))
                     }
                 )? )*
-                _ => {}
+                _ => None,
             }
         }
     };
+    // What a call keeps of a member: a clone of a value (only whitelisted members, none of which
+    // holds item contents or bodies), the keys of a map or the length of a list at once (so that
+    // a map of items is never cloned).
+    (@capture value $e:expr) => { ::std::clone::Clone::clone(&$e) };
+    (@capture keys $e:expr) => { $crate::params::keys(&$e) };
+    (@capture count $e:expr) => { $crate::params::count(&$e) };
+    (@emit value $v:ident) => { $crate::params::value(&$v) };
+    (@emit keys $v:ident) => { $v };
+    (@emit count $v:ident) => { $v };
     (@key $field:ident) => { stringify!($field) };
     (@key $field:ident, $key:literal) => { $key };
     (@renamed) => { false };

@@ -139,8 +139,8 @@ mod tests {
             .build()
             .unwrap();
         let mut aws = Aws::default();
-        (SERVICE.request)("SendMessage", &Input::erase(input), &mut aws);
-        (SERVICE.response)(
+        SERVICE.apply_request("SendMessage", &Input::erase(input), &mut aws);
+        SERVICE.apply_response(
             "SendMessage",
             &Output::erase(SendMessageOutput::builder().message_id("m-1").build()),
             &mut aws,
@@ -159,7 +159,7 @@ mod tests {
             .messages(Message::builder().body("secret body 2").build())
             .build();
         let mut aws = Aws::default();
-        (SERVICE.response)("ReceiveMessage", &Output::erase(received), &mut aws);
+        SERVICE.apply_response("ReceiveMessage", &Output::erase(received), &mut aws);
         assert_eq!(aws.extra["message_count"], Value::from(2));
         assert!(!serde_json::to_string(&aws).unwrap().contains("secret"));
     }
