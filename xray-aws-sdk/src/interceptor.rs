@@ -208,6 +208,18 @@ fn merge_extra(mut ours: TraceHeader, existing: &TraceHeader) -> TraceHeader {
     ours
 }
 
+/// A presigned request is not a call: its subsegment is dropped unrecorded.
+#[cold]
+#[inline(never)]
+fn discard(cfg: &mut ConfigBag) {
+    if let Some(pending) = cfg
+        .get_mut_from_interceptor_state::<CallState>()
+        .and_then(|state| state.pending.take())
+    {
+        pending.discard();
+    }
+}
+
 /// Whether a signed URI carries its signature in the query string (a presigned request).
 fn is_presigned(uri: &str) -> bool {
     // Most requests have no query string: a byte search, and the substring search (whose inlined
@@ -224,8 +236,12 @@ fn query_is_signed(query: &str) -> bool {
 /// cost next to nothing, is compact code.
 #[inline(never)]
 fn inject_sampled(ctx: &mut BeforeTransmitInterceptorContextMut<'_>, cfg: &mut ConfigBag) {
-    // No state: not ours to trace (X-Ray's own call, a presigned request, or another X-Ray
-    // interceptor on this client already traced it).
+    if is_presigned(ctx.request().uri()) {
+        discard(cfg);
+        return;
+    }
+    // No state: not ours to trace (X-Ray's own call, or another X-Ray interceptor on this client
+    // already traced it).
     if let Some(header) = cfg
         .interceptor_state()
         .load::<CallState>()
@@ -245,9 +261,10 @@ fn inject_sampled(ctx: &mut BeforeTransmitInterceptorContextMut<'_>, cfg: &mut C
 /// interceptor that hook runs before the operation's runtime plugin has put the operation
 /// `Metadata` in the bag, so the service and operation are not known yet.) **Does:** with no
 /// current entity, applies the context-missing strategy and stops; with an unsampled one,
-/// nothing (the header is added per attempt); with a sampled one, begins the subsegment
-/// (`namespace: aws`, `operation`, `region`, whitelisted input members) and stores it in the
-/// call's `ConfigBag`.
+/// nothing (the header is added per attempt); with a sampled one, begins a
+/// [`PendingSubsegment`] (an id and a start time: no lock, nothing built) and stores it in the
+/// call's `ConfigBag` with what the start knows: the operation `Metadata`, the region and the
+/// whitelisted input members, captured as typed values.
 ///
 /// ### `modify_before_transmit`
 /// **When:** once per attempt, after signing. **Does:** sets `X-Amzn-Trace-Id` (Root, Parent =
@@ -255,12 +272,14 @@ fn inject_sampled(ctx: &mut BeforeTransmitInterceptorContextMut<'_>, cfg: &mut C
 /// keeping the extra keys of a header already present (the SDK's recursion-detection
 /// interceptor sets one before signing inside Lambda). SigV4 does not sign this header, so
 /// setting it after signing changes no signature — and spares the signer a header to
-/// canonicalize on every attempt.
+/// canonicalize on every attempt. A request signed in its query string is a presigned one: no
+/// header, and its subsegment is dropped unrecorded.
 ///
 /// ### `read_after_execution`
-/// **When:** once per call, after the last attempt, on success or failure. **Does:** records the
-/// response, request ids, retries, whitelisted output members, flags and cause, and ends the
-/// subsegment.
+/// **When:** once per call, after the last attempt, on success or failure. **Does:** captures
+/// the response status and length, request ids, retries, whitelisted output members, and the
+/// error flags and cause, then ends the subsegment: it joins the trace under one lock, and its
+/// `aws` and `http` blocks are written from those captures when the trace is sent.
 ///
 /// Every hook returns `Ok(())`: an error from a hook would fail the application's call.
 #[dyn_dispatch_hint]
@@ -293,7 +312,10 @@ impl Intercept for XrayInterceptor {
         let Some(meta) = cfg.load::<Metadata>() else {
             return Ok(());
         };
-        if skip(meta, cfg) {
+        // Presigning is recognised when the request is signed (`modify_before_transmit`): a
+        // signature in the query string is found faster than the bag's presigning marker, whose
+        // lookup misses through every layer of the bag on every other call.
+        if is_xray_plumbing(meta) {
             return Ok(());
         }
         let params = params::service(meta.service());

@@ -114,6 +114,7 @@ fn dropped_it_is_recorded_with_its_name_and_times() {
     drop(seg.begin_pending_subsegment("S3"));
     seg.begin_pending_subsegment(String::from("owned name"))
         .end();
+    seg.begin_pending_subsegment("presigning").discard();
     seg.end();
     let docs = emitter.documents();
     let subs = &docs[0].subsegments;

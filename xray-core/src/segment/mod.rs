@@ -532,6 +532,12 @@ impl PendingSubsegment {
         self.finish(Box::new(|_| {}));
     }
 
+    /// Drops it without recording anything: for work that turned out not to be a call (the AWS
+    /// SDK's presigning runs an operation up to signing and sends nothing).
+    pub fn discard(mut self) {
+        self.inner = PendingInner::Done;
+    }
+
     fn finish(&mut self, write: Box<dyn FnOnce(&mut EntityData<'_>) + Send>) {
         if let PendingInner::Recording {
             tree,
