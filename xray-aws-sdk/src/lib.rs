@@ -138,6 +138,24 @@
 //! credentials and request signatures. The types that hold them have no conversion to JSON in
 //! this crate, so a whitelist entry that would record them does not compile.
 //!
+//! # Cost
+//!
+//! A call under an unsampled segment costs three early returns and the trace header (the last
+//! one formatted on the thread is reused). Under a sampled segment the call's path keeps plain
+//! values — an id and the start time, the operation metadata and region, the whitelisted input
+//! members (cloned), then the response's status, length, request ids and output members — and the
+//! subsegment joins the trace under one lock when the call ends; its `aws` and `http` blocks are
+//! built when the trace is sent. The benchmark `cargo bench -p xray-aws-sdk --features dynamodb`
+//! reports the added time per replayed `GetItem` against the same client without the interceptor,
+//! with two floors: an interceptor that only sets a fixed header, and one that only keeps per-call
+//! state in the `ConfigBag` and sets the header (any interceptor that follows the SDK's design
+//! pays that much).
+//!
+//! Register the interceptor with [`with_xray`](XrayConfigExt::with_xray) or
+//! [`instrumented_client!`] where you can: `.interceptor(..)` makes the SDK look up, before every
+//! hook of every call, whether the interceptor was disabled for the operation, which costs about
+//! as much as the unsampled interceptor itself.
+//!
 //! # Feature flags
 //!
 //! Tracing, propagation, errors and request ids work for **every** service client with no feature.
