@@ -335,6 +335,18 @@ mod tests {
     }
 
     #[test]
+    fn nothing_is_kept_when_no_member_is_present() {
+        use aws_sdk_dynamodb::operation::get_item::{GetItemInput, GetItemOutput};
+        let output = GetItemOutput::builder().build();
+        assert!((SERVICE.response)("GetItem", &Output::erase(output)).is_none());
+        let input = GetItemInput::builder().build().unwrap();
+        assert!((SERVICE.request)("GetItem", &Input::erase(input)).is_none());
+        // A present member is kept.
+        let input = GetItemInput::builder().table_name("t").build().unwrap();
+        assert!((SERVICE.request)("GetItem", &Input::erase(input)).is_some());
+    }
+
+    #[test]
     fn mismatched_types_are_ignored() {
         // The operation name says GetItem but the input is something else: nothing recorded.
         let mut aws = Aws::default();

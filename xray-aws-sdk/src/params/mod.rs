@@ -55,7 +55,7 @@ use serde_json::Value;
 use xray_core::model::Aws;
 
 #[allow(unused_imports)] // used by the per-service tables, which are all optional
-pub(crate) use self::values::{Count, Keys, MapKey, ToValue, count, keys, value};
+pub(crate) use self::values::{Count, Keys, MapKey, Present, ToValue, count, keys, value};
 
 /// How a member's value is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -238,6 +238,13 @@ macro_rules! whitelist {
                     stringify!($op) => {
                         let input = input.downcast_ref::<$krate::operation::$module::$input>()?;
                         let captured = ( $( $crate::params::whitelist!(@capture $ikind (input.$ifield)), )* );
+                        // Nothing to record, nothing to keep (no allocation).
+                        {
+                            let ( $( $ifield, )* ) = &captured;
+                            if !(false $( || $crate::params::Present::present($ifield) )*) {
+                                return None;
+                            }
+                        }
                         Some(::std::boxed::Box::new(move |aws: &mut ::xray_core::model::Aws| {
                             let ( $( $ifield, )* ) = captured;
                             $( $crate::params::put(
@@ -262,6 +269,12 @@ macro_rules! whitelist {
                     stringify!($op) => {
                         let output = output.downcast_ref::<$krate::operation::$module::$output>()?;
                         let captured = ( $( $crate::params::whitelist!(@capture $okind (output.$ofield)), )* );
+                        {
+                            let ( $( $ofield, )* ) = &captured;
+                            if !(false $( || $crate::params::Present::present($ofield) )*) {
+                                return None;
+                            }
+                        }
                         Some(::std::boxed::Box::new(move |aws: &mut ::xray_core::model::Aws| {
                             let ( $( $ofield, )* ) = captured;
                             $( $crate::params::put(

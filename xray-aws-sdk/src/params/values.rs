@@ -156,6 +156,35 @@ impl<T: Count> Count for Option<T> {
     }
 }
 
+/// Whether a captured member holds anything to record (an absent optional member does not).
+pub(crate) trait Present {
+    fn present(&self) -> bool;
+}
+
+impl<T> Present for Option<T> {
+    fn present(&self) -> bool {
+        self.is_some()
+    }
+}
+
+macro_rules! always_present {
+    ($($ty:ty),*) => {
+        $(impl Present for $ty {
+            fn present(&self) -> bool {
+                true
+            }
+        })*
+    };
+}
+
+always_present!(bool, i32, i64, f64, String);
+
+impl<T> Present for Vec<T> {
+    fn present(&self) -> bool {
+        true
+    }
+}
+
 /// Builds a JSON object from the members of an SDK structure, leaving out absent ones.
 #[allow(dead_code)] // used by the optional per-service tables
 pub(crate) struct Obj(Map<String, Value>);
