@@ -286,3 +286,27 @@ fn many_threads_ending_at_once_lose_nothing() {
         "each writer ran once, on its own subsegment"
     );
 }
+
+#[test]
+fn a_panicking_writer_does_not_reach_the_code_that_ends_the_segment() {
+    let (rec, emitter) = recorder(20);
+    let seg = rec.begin_segment("svc");
+    seg.begin_pending_subsegment("flaky").end_with(|d| {
+        d.set_namespace(Namespace::Remote);
+        panic!("writer bug");
+    });
+    seg.begin_pending_subsegment("fine").end();
+    seg.end(); // must not panic
+    let docs = emitter.documents();
+    assert_eq!(docs.len(), 1);
+    let subs = &docs[0].subsegments;
+    assert_eq!(subs.len(), 2);
+    assert_eq!(subs[0].name, "flaky");
+    assert_eq!(
+        subs[0].namespace,
+        Some(Namespace::Remote),
+        "what was written is kept"
+    );
+    assert!(subs[0].end_time.is_some());
+    assert_eq!(subs[1].name, "fine");
+}

@@ -522,7 +522,8 @@ impl PendingSubsegment {
 
     /// Ends it now and adds it to the trace. `write` fills in its fields when the trace is sent
     /// (possibly on another thread); it is not called when nothing is recorded. As inside
-    /// [`Entity::update`], do not use entities of the same trace from `write`.
+    /// [`Entity::update`], do not use entities of the same trace from `write`. A panic in
+    /// `write` is caught and logged: the subsegment is sent with what was written before it.
     pub fn end_with(mut self, write: impl FnOnce(&mut EntityData<'_>) + Send + 'static) {
         self.finish(Box::new(write));
     }

@@ -43,7 +43,19 @@ impl Deferred {
     fn into_document(self) -> Document {
         let mut doc = Document::new(sanitize_name(&self.name), self.id, self.start);
         doc.end_time = Some(self.end);
-        (self.write)(&mut EntityData { doc: &mut doc });
+        // The writer runs wherever the trace is sent from (the end of a segment, in application
+        // code): a panic in it must not surface there. The subsegment keeps what was written.
+        let write = self.write;
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            write(&mut EntityData { doc: &mut doc });
+        }));
+        if written.is_err() {
+            tracing::error!(
+                target: "xray",
+                subsegment = %doc.name,
+                "a pending subsegment's writer panicked; the subsegment is sent with what it wrote"
+            );
+        }
         // Whatever the writer did, the id and times are the ones the trace already knows.
         doc.id = self.id;
         doc.start_time = self.start;
