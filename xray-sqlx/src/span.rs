@@ -39,7 +39,6 @@ impl QuerySpan {
         sql: &str,
         prepared: bool,
     ) -> Self {
-        let sub = parent.begin_subsegment(&shared.name);
         let mut block = shared.template.clone();
         block.sanitized_query = Some(crate::sql::sanitized_query(sql));
         block.preparation = crate::sql::preparation(sql, prepared);
@@ -47,7 +46,8 @@ impl QuerySpan {
             Some(v) => block.database_version = Some(v.clone()),
             None => shared.ensure_version(),
         }
-        sub.update(|d| {
+        // Begun with its `sql` block under one lock.
+        let sub = parent.begin_subsegment_with(&shared.name, |d| {
             d.set_namespace(Namespace::Remote);
             *d.sql_mut() = block;
         });
@@ -56,15 +56,16 @@ impl QuerySpan {
 
     /// Records the outcome and ends the subsegment.
     pub(crate) fn finish<T>(self, result: &Result<T, sqlx::Error>) {
-        if let Err(err) = result {
-            self.fail(err);
+        match result {
+            Err(err) => self.fail(err),
+            Ok(_) => self.sub.end(),
         }
-        self.sub.end();
     }
 
-    fn fail(&self, err: &sqlx::Error) {
+    /// Records the error and ends the subsegment (one lock).
+    fn fail(self, err: &sqlx::Error) {
         let exception = crate::error::exception(err);
-        self.sub.update(|d| {
+        self.sub.end_with(|d| {
             d.add_exceptions([exception]);
             d.set_fault(true);
         });
@@ -192,7 +193,6 @@ where
             Some(Err(err)) => {
                 if let Some(span) = self.span.take() {
                     span.fail(err);
-                    span.sub.end();
                 }
             }
             None => {

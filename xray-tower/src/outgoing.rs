@@ -39,17 +39,15 @@ pub(crate) fn begin(
             .context_missing(name.unwrap_or("outgoing HTTP request"));
         return None;
     };
-    let subsegment = parent.begin_subsegment(name.unwrap_or(EMPTY_HOST));
-    if subsegment.is_sampled() {
-        subsegment.update(|d| {
-            if name.is_some() {
-                d.set_namespace(Namespace::Remote);
-            }
-            let request = d.http_request_mut();
-            request.method = Some(call.method.to_owned());
-            request.url = Some(call.url.to_url());
-        });
-    }
+    // Begun with its request data under one lock (nothing is built when unsampled).
+    let subsegment = parent.begin_subsegment_with(name.unwrap_or(EMPTY_HOST), |d| {
+        if name.is_some() {
+            d.set_namespace(Namespace::Remote);
+        }
+        let request = d.http_request_mut();
+        request.method = Some(call.method.to_owned());
+        request.url = Some(call.url.to_url());
+    });
     let value = subsegment.trace_header().map(|mut trace| {
         // Keys such as `Lineage` that the caller (or the AWS SDK) already put on this request
         // win over those of the incoming request.
@@ -65,19 +63,15 @@ pub(crate) fn begin(
 
 /// Records the response (status, flags, length) and ends the subsegment.
 pub(crate) fn finish_response(subsegment: Subsegment, status: u16, content_length: Option<u64>) {
-    if subsegment.is_sampled() {
-        subsegment.update(|d| {
-            d.set_http_status(status);
-            if let Some(length) = content_length {
-                d.http_response_mut().content_length = i64::try_from(length).ok();
-            }
-        });
-    }
-    subsegment.end();
+    subsegment.end_with(|d| {
+        d.set_http_status(status);
+        if let Some(length) = content_length {
+            d.http_response_mut().content_length = i64::try_from(length).ok();
+        }
+    });
 }
 
 /// Records a failed call (`fault`, with the error as the cause) and ends the subsegment.
 pub(crate) fn finish_error<E: fmt::Display + ?Sized>(subsegment: Subsegment, error: &E) {
-    subsegment.update(|d| failure::record(d, error));
-    subsegment.end();
+    subsegment.end_with(|d| failure::record(d, error));
 }
