@@ -237,22 +237,7 @@ macro_rules! whitelist {
                 $(
                     stringify!($op) => {
                         let input = input.downcast_ref::<$krate::operation::$module::$input>()?;
-                        let captured = ( $( $crate::params::whitelist!(@capture $ikind (input.$ifield)), )* );
-                        // Nothing to record, nothing to keep (no allocation).
-                        {
-                            let ( $( $ifield, )* ) = &captured;
-                            if !(false $( || $crate::params::Present::present($ifield) )*) {
-                                return None;
-                            }
-                        }
-                        Some(::std::boxed::Box::new(move |aws: &mut ::xray_core::model::Aws| {
-                            let ( $( $ifield, )* ) = captured;
-                            $( $crate::params::put(
-                                aws,
-                                $crate::params::whitelist!(@key $ifield $(, $ikey)?),
-                                $crate::params::whitelist!(@emit $ikind $ifield),
-                            ); )*
-                        }))
+                        $crate::params::whitelist!(@take input [ $( $ikind $ifield $(, $ikey)? ; )* ])
                     }
                 )*
                 _ => None,
@@ -268,27 +253,36 @@ macro_rules! whitelist {
                 $( $(
                     stringify!($op) => {
                         let output = output.downcast_ref::<$krate::operation::$module::$output>()?;
-                        let captured = ( $( $crate::params::whitelist!(@capture $okind (output.$ofield)), )* );
-                        {
-                            let ( $( $ofield, )* ) = &captured;
-                            if !(false $( || $crate::params::Present::present($ofield) )*) {
-                                return None;
-                            }
-                        }
-                        Some(::std::boxed::Box::new(move |aws: &mut ::xray_core::model::Aws| {
-                            let ( $( $ofield, )* ) = captured;
-                            $( $crate::params::put(
-                                aws,
-                                $crate::params::whitelist!(@key $ofield $(, $okey)?),
-                                $crate::params::whitelist!(@emit $okind $ofield),
-                            ); )*
-                        }))
+                        $crate::params::whitelist!(@take output [ $( $okind $ofield $(, $okey)? ; )* ])
                     }
                 )? )*
                 _ => None,
             }
         }
     };
+    // The capture of one operation's members of `$src` (its typed input or output): the values
+    // taken now, and the closure that writes them into the `aws` block when the trace is sent.
+    (@take $src:ident [ $( $kind:ident $field:ident $(, $key:literal)? ; )* ]) => {{
+        let captured = ( $( $crate::params::whitelist!(@capture $kind ($src.$field)), )* );
+        // Nothing to record, nothing to keep (no allocation).
+        {
+            let ( $( $field, )* ) = &captured;
+            if !(false $( || $crate::params::Present::present($field) )*) {
+                return None;
+            }
+        }
+        let write: $crate::params::Captured = ::std::boxed::Box::new(
+            move |aws: &mut ::xray_core::model::Aws| {
+                let ( $( $field, )* ) = captured;
+                $( $crate::params::put(
+                    aws,
+                    $crate::params::whitelist!(@key $field $(, $key)?),
+                    $crate::params::whitelist!(@emit $kind $field),
+                ); )*
+            },
+        );
+        Some(write)
+    }};
     // What a call keeps of a member: a clone of a value (only whitelisted members, none of which
     // holds item contents or bodies), the keys of a map or the length of a list at once (so that
     // a map of items is never cloned).

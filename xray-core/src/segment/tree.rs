@@ -278,23 +278,8 @@ impl Tree {
     pub(crate) fn begin_child(&self, parent: NodeRef, doc: Document) -> Option<NodeRef> {
         let id = doc.id;
         let mut state = self.lock()?;
-        let link = if state.get_mut(parent).is_some() {
-            Link::Child(parent.slot)
-        } else {
-            Link::Detached(parent.id)
-        };
-        let slot = state.insert(Box::new(Node {
-            doc: NodeDoc::Ready(doc),
-            link,
-            children: Vec::new(),
-            open: 1,
-            ended: false,
-        }));
-        state.held += 1;
+        let (slot, link) = state.attach(parent, NodeDoc::Ready(doc), false);
         if let Link::Child(p) = link {
-            if let Some(pn) = state.node_mut(p) {
-                pn.children.push(slot);
-            }
             state.adjust_open(p, 1);
         }
         let generation = state.slots[slot as usize].generation;
@@ -348,24 +333,7 @@ impl Tree {
             let Some(mut state) = self.lock() else {
                 return;
             };
-            let link = if state.get_mut(parent).is_some() {
-                Link::Child(parent.slot)
-            } else {
-                Link::Detached(parent.id)
-            };
-            let slot = state.insert(Box::new(Node {
-                doc: NodeDoc::Deferred(child),
-                link,
-                children: Vec::new(),
-                open: 0,
-                ended: true,
-            }));
-            state.held += 1;
-            if let Link::Child(p) = link
-                && let Some(pn) = state.node_mut(p)
-            {
-                pn.children.push(slot);
-            }
+            let (slot, _) = state.attach(parent, NodeDoc::Deferred(child), true);
             self.collect(&mut state, slot)
         };
         for doc in outgoing {
@@ -482,6 +450,30 @@ impl State {
             });
             (self.slots.len() - 1) as u32
         }
+    }
+
+    /// Adds a subsegment node under `parent` (detached when the parent is gone), open or already
+    /// ended, and returns its slot and link. Open counts are the caller's.
+    fn attach(&mut self, parent: NodeRef, doc: NodeDoc, ended: bool) -> (u32, Link) {
+        let link = if self.get_mut(parent).is_some() {
+            Link::Child(parent.slot)
+        } else {
+            Link::Detached(parent.id)
+        };
+        let slot = self.insert(Box::new(Node {
+            doc,
+            link,
+            children: Vec::new(),
+            open: u32::from(!ended),
+            ended,
+        }));
+        self.held += 1;
+        if let Link::Child(p) = link
+            && let Some(pn) = self.node_mut(p)
+        {
+            pn.children.push(slot);
+        }
+        (slot, link)
     }
 
     /// Adds `delta` to the open count of `slot` and every ancestor up to the top of its tree.
