@@ -374,7 +374,7 @@ impl Intercept for XrayInterceptor {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         // Only a call made under a sampled entity has state. (Were the context to change between
-        // the hooks of one call, the state's guard still ends the subsegment with the bag.)
+        // the hooks of one call, the state still records the subsegment when the bag is dropped.)
         if !context::current_is_sampled() {
             return Ok(());
         }

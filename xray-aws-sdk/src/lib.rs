@@ -37,7 +37,9 @@
 //!
 //! The interceptor never fails a call: every hook returns `Ok(())`. A call cancelled before it
 //! completes (its future dropped) still ends its subsegment, because the subsegment lives in the
-//! call's `ConfigBag`, which is dropped with it.
+//! call's `ConfigBag`, which is dropped with it. A segment does not wait for calls still running
+//! when it ends: such a call's subsegment is sent on its own (naming the segment as its parent)
+//! when the call ends.
 //!
 //! # Example
 //!
