@@ -1,5 +1,6 @@
-//! A call whose future is dropped before it completes still ends its subsegment (the guard lives
-//! in the call's `ConfigBag`, which is dropped with the future), so the segment is sent.
+//! A call's lifetime against its segment's: a call whose future is dropped before it completes
+//! still records its subsegment (the state lives in the call's `ConfigBag`, which is dropped with
+//! the future), and a call still running when its segment ends is sent on its own when it ends.
 
 mod common;
 
@@ -38,4 +39,37 @@ async fn a_dropped_call_ends_its_subsegment() {
         assert_eq!(aws.table_name.as_deref(), Some("orders"));
     }
     assert!(sub.http.is_none(), "no response was received");
+}
+
+#[tokio::test]
+async fn a_call_that_outlives_its_segment_is_sent_on_its_own() {
+    let (recorder, emitter) = recorder();
+    let gated = GatedClient::default();
+    let client = ddb_client(gated.clone());
+
+    let segment = recorder.begin_segment("fire-and-forget");
+    let segment_id = segment.id().unwrap();
+    let call = tokio::spawn(
+        async move { client.list_tables().send().await }.in_entity(segment.entity().clone()),
+    );
+    gated.arrived().await;
+    // The handler returns while the call is in flight: the segment goes at once.
+    segment.end();
+    let docs = emitter.documents();
+    assert_eq!(docs.len(), 1);
+    assert!(docs[0].subsegments.is_empty());
+
+    gated.open();
+    call.await.unwrap().expect("the call succeeds");
+    let docs = emitter.wait_for(2, Duration::from_secs(5));
+    assert_eq!(docs.len(), 2);
+    let sub = &docs[1];
+    assert_eq!(sub.name, "DynamoDB");
+    assert_eq!(sub.kind, Some(xray_core::model::DocumentKind::Subsegment));
+    assert_eq!(sub.parent_id, Some(segment_id));
+    assert_eq!(sub.trace_id, docs[0].trace_id);
+    let aws = sub.aws.as_ref().unwrap();
+    assert_eq!(aws.operation.as_deref(), Some("ListTables"));
+    assert_eq!(aws.request_id.as_deref(), Some("GATED1"));
+    assert!(sub.end_time.unwrap() >= docs[0].end_time.unwrap());
 }

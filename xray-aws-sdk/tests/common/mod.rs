@@ -187,3 +187,55 @@ impl HttpClient for RefusingClient {
         self.clone().into_shared()
     }
 }
+
+/// An HTTP client that answers `ListTables` with 200 only once [`GatedClient::open`] is called, and
+/// tells when a request has arrived: for calls that must still be in flight at a chosen moment.
+#[derive(Debug, Clone)]
+pub(crate) struct GatedClient {
+    arrived: std::sync::Arc<tokio::sync::Notify>,
+    gate: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for GatedClient {
+    fn default() -> Self {
+        Self {
+            arrived: std::sync::Arc::default(),
+            gate: std::sync::Arc::new(tokio::sync::Semaphore::new(0)),
+        }
+    }
+}
+
+impl GatedClient {
+    /// Waits until a request has reached the client.
+    pub(crate) async fn arrived(&self) {
+        self.arrived.notified().await;
+    }
+
+    /// Lets the waiting request (and every later one) be answered.
+    pub(crate) fn open(&self) {
+        self.gate
+            .add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+    }
+}
+
+impl HttpConnector for GatedClient {
+    fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+        let (arrived, gate) = (self.arrived.clone(), self.gate.clone());
+        HttpConnectorFuture::new(async move {
+            arrived.notify_one();
+            let _permit = gate.acquire().await;
+            let response = ddb_response(200, "GATED1", r#"{"TableNames":[]}"#);
+            Ok(response.try_into().expect("a valid response"))
+        })
+    }
+}
+
+impl HttpClient for GatedClient {
+    fn http_connector(
+        &self,
+        _settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.clone().into_shared()
+    }
+}
