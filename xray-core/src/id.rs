@@ -416,7 +416,9 @@ mod tests {
         assert_eq!(TraceId::from_u128(id.to_u128()), id);
         assert_eq!(
             format!("{:032x}", id.to_u128()),
-            id.to_string().replace("1-", "").replace('-', "")
+            // Drop the version prefix only: `replace("1-", "")` would also eat an epoch ending
+            // in `1` (one run in 16 failed that way).
+            id.to_string()["1-".len()..].replace('-', "")
         );
     }
 

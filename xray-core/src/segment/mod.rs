@@ -159,6 +159,18 @@ impl Entity {
                     None => Entity::disabled(),
                 }
             }
+            _ => self.unrecorded_child(),
+        };
+        Subsegment {
+            entity,
+            ended: false,
+        }
+    }
+
+    /// The entity of a child of an entity that records nothing (unsampled or disabled): a fresh
+    /// id for the header, so that downstream calls name it as their parent.
+    fn unrecorded_child(&self) -> Entity {
+        match &self.inner {
             // A header without a parent (Lambda's pass-through mode) propagates the root alone.
             Inner::NotSampled { header } => match header.parent() {
                 Some(parent) => Entity::not_sampled(
@@ -168,11 +180,7 @@ impl Entity {
                 ),
                 None => Entity::not_sampled(header.clone()),
             },
-            Inner::Disabled => Entity::disabled(),
-        };
-        Subsegment {
-            entity,
-            ended: false,
+            _ => Entity::disabled(),
         }
     }
 
@@ -227,7 +235,7 @@ impl Entity {
                 start: tree.clock.now(),
                 name: name.into(),
             },
-            _ => PendingInner::Other(self.begin_subsegment("").entity.clone()),
+            _ => PendingInner::Other(self.unrecorded_child()),
         };
         PendingSubsegment { inner }
     }
