@@ -53,7 +53,7 @@ pub use self::data::{
     MAX_NAME_CHARS, sanitize_annotation_key, sanitize_name,
 };
 use self::tree::{Deferred, NodeRef, Tree};
-use crate::header::{Sampled, TraceHeader};
+use crate::header::TraceHeader;
 use crate::id::{SegmentId, TraceId};
 use crate::model::{AnnotationValue, Cause, Document, Exception, Namespace, Timestamp};
 
@@ -129,15 +129,7 @@ impl Entity {
     /// `None` when the SDK is disabled.
     pub fn trace_header(&self) -> Option<TraceHeader> {
         match &self.inner {
-            Inner::Recording { tree, node } => {
-                let h = TraceHeader::new(tree.trace_id)
-                    .with_parent(node.id)
-                    .with_sampled(Sampled::Yes);
-                Some(match &tree.incoming {
-                    Some(incoming) => h.with_extra_from(incoming),
-                    None => h,
-                })
-            }
+            Inner::Recording { tree, node } => Some(tree.header_for(node.id)),
             Inner::NotSampled { header } => Some(header.clone()),
             Inner::Disabled => None,
         }
@@ -150,21 +142,7 @@ impl Entity {
     /// the subsegment gets a fresh id (so downstream calls name it as their parent) and records
     /// nothing.
     pub fn begin_subsegment(&self, name: &str) -> Subsegment {
-        let entity = match &self.inner {
-            Inner::Recording { tree, node } => {
-                let start = tree.clock.now();
-                let doc = Document::new(sanitize_name(name), SegmentId::new(), start);
-                match tree.begin_child(*node, doc) {
-                    Some(child) => Entity::recording(tree.clone(), child),
-                    None => Entity::disabled(),
-                }
-            }
-            _ => self.unrecorded_child(),
-        };
-        Subsegment {
-            entity,
-            ended: false,
-        }
+        self.begin_subsegment_with(name, |_| {})
     }
 
     /// The entity of a child of an entity that records nothing (unsampled or disabled): a fresh
@@ -204,14 +182,17 @@ impl Entity {
         name: &str,
         f: impl FnOnce(&mut EntityData<'_>),
     ) -> Subsegment {
-        let Inner::Recording { tree, node } = &self.inner else {
-            return self.begin_subsegment(name);
-        };
-        let mut doc = Document::new(sanitize_name(name), SegmentId::new(), tree.clock.now());
-        f(&mut EntityData { doc: &mut doc });
-        let entity = match tree.begin_child(*node, doc) {
-            Some(child) => Entity::recording(tree.clone(), child),
-            None => Entity::disabled(),
+        let entity = match &self.inner {
+            Inner::Recording { tree, node } => {
+                let mut doc =
+                    Document::new(sanitize_name(name), SegmentId::new(), tree.clock.now());
+                f(&mut EntityData { doc: &mut doc });
+                match tree.begin_child(*node, doc) {
+                    Some(child) => Entity::recording(tree.clone(), child),
+                    None => Entity::disabled(),
+                }
+            }
+            _ => self.unrecorded_child(),
         };
         Subsegment {
             entity,
@@ -514,15 +495,7 @@ impl PendingSubsegment {
     /// [`Entity::trace_header`] gives it for a subsegment.
     pub fn trace_header(&self) -> Option<TraceHeader> {
         match &self.inner {
-            PendingInner::Recording { tree, id, .. } => {
-                let h = TraceHeader::new(tree.trace_id)
-                    .with_parent(*id)
-                    .with_sampled(Sampled::Yes);
-                Some(match &tree.incoming {
-                    Some(incoming) => h.with_extra_from(incoming),
-                    None => h,
-                })
-            }
+            PendingInner::Recording { tree, id, .. } => Some(tree.header_for(*id)),
             PendingInner::Other(entity) => entity.trace_header(),
             PendingInner::Done => None,
         }

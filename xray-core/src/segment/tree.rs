@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::header::TraceHeader;
+use crate::header::{Sampled, TraceHeader};
 use crate::id::{SegmentId, TraceId};
 use crate::model::{Document, DocumentKind, Timestamp};
 use crate::recorder::Recorder;
@@ -243,6 +243,18 @@ impl Tree {
                 id,
             },
         )
+    }
+
+    /// The header for a downstream call made by the sampled entity `id` of this trace: `Root`,
+    /// `Parent` = `id`, `Sampled=1`, and the extra keys (`Lineage`) of the incoming header.
+    pub(crate) fn header_for(&self, id: SegmentId) -> TraceHeader {
+        let h = TraceHeader::new(self.trace_id)
+            .with_parent(id)
+            .with_sampled(Sampled::Yes);
+        match &self.incoming {
+            Some(incoming) => h.with_extra_from(incoming),
+            None => h,
+        }
     }
 
     fn lock(&self) -> Option<Locked<'_>> {
