@@ -21,11 +21,11 @@ use aws_smithy_runtime_api::http::Headers;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::region::Region;
 use xray_core::header::HEADER_NAME;
-use xray_core::{PendingSubsegment, Recorder, TraceHeader, context};
+use xray_core::{Recorder, TraceHeader, context};
 
 use crate::outcome::Outcome;
 use crate::params;
-use crate::state::{CallStart, CallState};
+use crate::state::{CallStart, CallState, TracedCall};
 
 /// Traces every call of an AWS SDK for Rust client as an `aws` subsegment and propagates the
 /// trace in the `X-Amzn-Trace-Id` header.
@@ -170,10 +170,10 @@ thread_local! {
     static UNSAMPLED: Cell<Option<(TraceHeader, String)>> = const { Cell::new(None) };
 }
 
-/// [`TraceHeader::to_header_string`] for an unsampled entity, from a one-entry cache per thread: the calls a
-/// request makes under one unsampled segment all carry the same header, and copying the last
-/// value touches much less code than formatting it again (with the SDK's own code larger than
-/// the instruction cache, code touched is what an unsampled call costs).
+/// [`TraceHeader::to_header_string`] for an unsampled entity, from a one-entry cache per thread:
+/// the calls a request makes under one unsampled segment all carry the same header, and copying
+/// the last value touches much less code than formatting it again (with the SDK's own code larger
+/// than the instruction cache, code touched is what an unsampled call costs).
 fn unsampled_header_value(header: &TraceHeader) -> String {
     UNSAMPLED
         .try_with(|cache| {
@@ -212,11 +212,11 @@ fn merge_extra(mut ours: TraceHeader, existing: &TraceHeader) -> TraceHeader {
 #[cold]
 #[inline(never)]
 fn discard(cfg: &mut ConfigBag) {
-    if let Some(pending) = cfg
+    if let Some(call) = cfg
         .get_mut_from_interceptor_state::<CallState>()
-        .and_then(|state| state.pending.take())
+        .and_then(|state| state.0.take())
     {
-        pending.discard();
+        call.pending.discard();
     }
 }
 
@@ -245,8 +245,8 @@ fn inject_sampled(ctx: &mut BeforeTransmitInterceptorContextMut<'_>, cfg: &mut C
     if let Some(header) = cfg
         .interceptor_state()
         .load::<CallState>()
-        .and_then(|state| state.pending.as_ref())
-        .and_then(PendingSubsegment::trace_header)
+        .and_then(|state| state.0.as_ref())
+        .and_then(|call| call.pending.trace_header())
     {
         let value = header.to_header_string();
         inject(ctx.request_mut().headers_mut(), &header, value);
@@ -262,7 +262,7 @@ fn inject_sampled(ctx: &mut BeforeTransmitInterceptorContextMut<'_>, cfg: &mut C
 /// `Metadata` in the bag, so the service and operation are not known yet.) **Does:** with no
 /// current entity, applies the context-missing strategy and stops; with an unsampled one,
 /// nothing (the header is added per attempt); with a sampled one, begins a
-/// [`PendingSubsegment`] (an id and a start time: no lock, nothing built) and stores it in the
+/// [`PendingSubsegment`](xray_core::PendingSubsegment) (an id and a start time: no lock, nothing built) and stores it in the
 /// call's `ConfigBag` with what the start knows: the operation `Metadata`, the region and the
 /// whitelisted input members, captured as typed values.
 ///
@@ -328,14 +328,12 @@ impl Intercept for XrayInterceptor {
             metadata: meta.clone(),
             region: cfg.load::<Region>().cloned(),
             account_id: self.account_id.clone(),
+            params,
             request: params.and_then(|service| (service.request)(meta.name(), ctx.input())),
         };
         let pending = entity.begin_pending_subsegment(name);
-        cfg.interceptor_state().store_put(CallState {
-            pending: Some(pending),
-            start: Some(start),
-            params,
-        });
+        cfg.interceptor_state()
+            .store_put(CallState(Some(TracedCall { pending, start })));
         Ok(())
     }
 
@@ -378,19 +376,18 @@ impl Intercept for XrayInterceptor {
         if !context::current_is_sampled() {
             return Ok(());
         }
-        let attempts = cfg.load::<RequestAttempts>().map(RequestAttempts::attempts);
-        let Some((pending, start, params)) = cfg
+        let Some(TracedCall { pending, start }) = cfg
             .get_mut_from_interceptor_state::<CallState>()
-            .and_then(|state| Some((state.pending.take()?, state.start.take()?, state.params)))
+            .and_then(|state| state.0.take())
         else {
             return Ok(());
         };
         let recorded = Outcome {
             response: ctx.response(),
             result: ctx.output_or_error(),
-            attempts,
+            attempts: cfg.load::<RequestAttempts>().map(RequestAttempts::attempts),
             operation: start.metadata.name(),
-            params,
+            params: start.params,
         }
         .capture();
         pending.end_with(move |d| {

@@ -19,15 +19,16 @@ use crate::params::{Captured, Service};
 /// values, written into the document when the trace is sent. If the call is cancelled (its future
 /// dropped) before that, the bag is dropped with the future and [`Drop`] records what was known:
 /// the subsegment is sent instead of being lost.
+///
+/// `None` once `read_after_execution` (or presigning) has taken it.
 #[derive(Debug)]
-pub(crate) struct CallState {
-    /// Taken by `read_after_execution`.
-    pub(crate) pending: Option<PendingSubsegment>,
-    /// What the start of the call knew: operation, region, account and whitelisted input
-    /// members.
-    pub(crate) start: Option<CallStart>,
-    /// The service's parameter capture, looked up once per call.
-    pub(crate) params: Option<&'static Service>,
+pub(crate) struct CallState(pub(crate) Option<TracedCall>);
+
+/// One call being traced: its subsegment and what the start of the call knew.
+#[derive(Debug)]
+pub(crate) struct TracedCall {
+    pub(crate) pending: PendingSubsegment,
+    pub(crate) start: CallStart,
 }
 
 /// What the `aws` block gets from the start of a call.
@@ -35,6 +36,9 @@ pub(crate) struct CallStart {
     pub(crate) metadata: Metadata,
     pub(crate) region: Option<Region>,
     pub(crate) account_id: Option<Arc<str>>,
+    /// The service's parameter capture, looked up once per call (its output members are read at
+    /// the end).
+    pub(crate) params: Option<&'static Service>,
     pub(crate) request: Option<Captured>,
 }
 
@@ -64,7 +68,7 @@ impl CallStart {
 impl Drop for CallState {
     fn drop(&mut self) {
         // A call cancelled before its end: record what its start knew.
-        if let (Some(pending), Some(start)) = (self.pending.take(), self.start.take()) {
+        if let Some(TracedCall { pending, start }) = self.0.take() {
             pending.end_with(move |d| start.write(d));
         }
     }
