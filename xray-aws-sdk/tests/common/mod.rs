@@ -178,15 +178,22 @@ impl HttpConnector for RefusingClient {
     }
 }
 
-impl HttpClient for RefusingClient {
-    fn http_connector(
-        &self,
-        _settings: &HttpConnectorSettings,
-        _components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        self.clone().into_shared()
-    }
+/// `HttpClient` for a test connector: the same connector for every setting.
+macro_rules! client_of_connector {
+    ($($connector:ty),*) => {
+        $(impl HttpClient for $connector {
+            fn http_connector(
+                &self,
+                _settings: &HttpConnectorSettings,
+                _components: &RuntimeComponents,
+            ) -> SharedHttpConnector {
+                self.clone().into_shared()
+            }
+        })*
+    };
 }
+
+client_of_connector!(RefusingClient, GatedClient);
 
 /// An HTTP client that answers `ListTables` with 200 only once [`GatedClient::open`] is called, and
 /// tells when a request has arrived: for calls that must still be in flight at a chosen moment.
@@ -227,15 +234,5 @@ impl HttpConnector for GatedClient {
             let response = ddb_response(200, "GATED1", r#"{"TableNames":[]}"#);
             Ok(response.try_into().expect("a valid response"))
         })
-    }
-}
-
-impl HttpClient for GatedClient {
-    fn http_connector(
-        &self,
-        _settings: &HttpConnectorSettings,
-        _components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        self.clone().into_shared()
     }
 }
