@@ -45,9 +45,12 @@ pub(crate) struct Recorded {
 /// A failed call's cause and flags (the rare path: built at once).
 struct Failure {
     exceptions: Vec<Exception>,
-    error: Option<bool>,
-    fault: Option<bool>,
-    throttle: Option<bool>,
+    /// A 4xx status, or a throttling error code.
+    error: bool,
+    /// Anything but a 4xx status; cleared otherwise (a 4xx is the caller's error, not a fault).
+    fault: bool,
+    /// A throttling error code.
+    throttle: bool,
 }
 
 impl Outcome<'_> {
@@ -108,15 +111,13 @@ impl Recorded {
                 throttle,
             } = *failure;
             d.add_exceptions(exceptions);
-            if let Some(throttle) = throttle {
-                d.set_throttle(throttle);
+            if throttle {
+                d.set_throttle(true);
             }
-            if let Some(error) = error {
-                d.set_error(error);
+            if error {
+                d.set_error(true);
             }
-            if let Some(fault) = fault {
-                d.set_fault(fault);
-            }
+            d.set_fault(fault);
         }
     }
 }
@@ -150,53 +151,38 @@ fn capture_response(recorded: &mut Recorded, response: &HttpResponse) {
 }
 
 fn failure(err: &OrchestratorError<Error>, response: Option<&HttpResponse>) -> Failure {
-    let status = response.map(|r| r.status().as_u16());
-    let mut failure = Failure {
-        exceptions: Vec::new(),
-        error: None,
-        fault: None,
-        throttle: None,
-    };
-    if let (Some(op_err), Some(response)) = (err.as_operation_error(), response) {
-        let parsed = error_body::parse(response);
-        let message = parsed.message.unwrap_or_else(|| op_err.to_string());
-        let mut exception = Exception::new(message).with_remote(true);
-        if let Some(code) = &parsed.code {
-            exception = exception.with_kind(code.clone());
-        }
-        failure.exceptions.push(exception);
-        if parsed
-            .code
-            .as_deref()
-            .is_some_and(|c| THROTTLING_ERRORS.contains(&c))
-        {
-            failure.throttle = Some(true);
-            failure.error = Some(true);
-        }
-        match status {
-            Some(400..=499) => {
-                failure.error = Some(true);
-                failure.fault = Some(false);
+    let (exceptions, throttle) = match (err.as_operation_error(), response) {
+        (Some(op_err), Some(response)) => {
+            let parsed = error_body::parse(response);
+            let throttle = parsed
+                .code
+                .as_deref()
+                .is_some_and(|c| THROTTLING_ERRORS.contains(&c));
+            let message = parsed.message.unwrap_or_else(|| op_err.to_string());
+            let mut exception = Exception::new(message).with_remote(true);
+            if let Some(code) = parsed.code {
+                exception = exception.with_kind(code);
             }
-            // 5xx; and a service error with a 2xx/3xx status (rare: some S3 errors arrive as
-            // 200) is still a failure the caller sees.
-            _ => failure.fault = Some(true),
+            (vec![exception], throttle)
         }
-        return failure;
-    }
-    let mut exceptions = Exception::chain_from(err);
-    if let Some(first) = exceptions.first_mut() {
-        first.kind = Some(kind_of(err).to_owned());
-    }
-    failure.exceptions = exceptions;
-    match status {
-        Some(400..=499) => {
-            failure.error = Some(true);
-            failure.fault = Some(false);
+        _ => {
+            let mut exceptions = Exception::chain_from(err);
+            if let Some(first) = exceptions.first_mut() {
+                first.kind = Some(kind_of(err).to_owned());
+            }
+            (exceptions, false)
         }
-        _ => failure.fault = Some(true),
+    };
+    // A 4xx is the caller's error. Anything else is a fault: 5xx, no response at all, and a
+    // service error with a 2xx/3xx status (rare: some S3 errors arrive as 200), which is still a
+    // failure the caller sees.
+    let client_error = matches!(response.map(|r| r.status().as_u16()), Some(400..=499));
+    Failure {
+        exceptions,
+        error: client_error || throttle,
+        fault: !client_error,
+        throttle,
     }
-    failure
 }
 
 /// A readable type for errors that have no service error code.
