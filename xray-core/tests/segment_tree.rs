@@ -766,6 +766,39 @@ fn in_a_lambda_facade_each_goes_out_when_it_ends() {
 }
 
 #[test]
+fn waits_under_its_parent_and_leaves_with_it_not_with_its_slot() {
+    let (rec, emitter) = recorder(20);
+    let header: TraceHeader =
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+            .parse()
+            .unwrap();
+    let facade = rec.begin_facade(&header);
+    let handler = facade.begin_subsegment("handler");
+    let handler_id = handler.id().unwrap();
+    handler.begin_pending_subsegment("early").end();
+    let late = handler.begin_pending_subsegment("late");
+    // The handler is sent at once (facade), carrying what ended under it.
+    handler.end();
+    // The next subsegment takes the handler's place in the tree: it must not adopt anything.
+    let next = facade.begin_subsegment("next");
+    late.end();
+    next.end();
+    facade.end();
+    let docs = emitter.documents();
+    let names: Vec<&str> = docs.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["handler", "late", "next"]);
+    let early: Vec<&str> = docs[0]
+        .subsegments
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(early, ["early"]);
+    assert_eq!(docs[1].kind, Some(DocumentKind::Subsegment));
+    assert_eq!(docs[1].parent_id, Some(handler_id));
+    assert!(docs[2].subsegments.is_empty());
+}
+
+#[test]
 fn many_threads_ending_at_once_lose_nothing() {
     let (rec, emitter) = recorder(1000);
     let seg = rec.begin_segment("svc");

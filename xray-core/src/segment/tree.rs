@@ -122,7 +122,12 @@ struct Slot {
 struct State {
     slots: Vec<Slot>,
     free: Vec<u32>,
-    /// Subsegments held in the slab (the root is not counted).
+    /// Subsegments that ended before being added ([`Tree::add_ended_child`]) under a parent still
+    /// in the slab, in the order they ended. Kept out of the slab until their parent is taken
+    /// out, when they join its document: adding one is a push, with no node to allocate and
+    /// nothing to climb (an ended leaf completes nothing).
+    ended: Vec<(NodeRef, Deferred)>,
+    /// Subsegments held in the slab or in `ended` (the root is not counted).
     held: usize,
 }
 
@@ -225,6 +230,7 @@ impl Tree {
         let state = State {
             slots,
             free: Vec::new(),
+            ended: Vec::new(),
             held: 0,
         };
         let tree = Arc::new(Tree {
@@ -345,8 +351,27 @@ impl Tree {
             let Some(mut state) = self.lock() else {
                 return;
             };
-            let (slot, _) = state.attach(parent, NodeDoc::Deferred(child), true);
-            self.collect(&mut state, slot)
+            match state.get_mut(parent).map(|n| n.link) {
+                // The usual case: the parent is still here. An ended leaf completes nothing, so
+                // the child waits in `ended` until its parent is taken out.
+                Some(link) if !(self.facade && matches!(link, Link::Root)) => {
+                    state.ended.push((parent, child));
+                    state.held += 1;
+                    let threshold = self.recorder.streaming_threshold();
+                    let mut out = Vec::new();
+                    if state.held > threshold {
+                        state.settle_ended();
+                        self.stream_completed(&mut state, 0, threshold, &mut out);
+                    }
+                    out
+                }
+                // The parent was sent (the child goes out on its own), or it is a Lambda facade
+                // (whose children go out as soon as they complete).
+                _ => {
+                    let (slot, _) = state.attach(parent, NodeDoc::Deferred(child), true);
+                    self.collect(&mut state, slot)
+                }
+            }
         };
         for doc in outgoing {
             self.recorder.send_document(doc);
@@ -400,6 +425,7 @@ impl Tree {
         }
         let threshold = self.recorder.streaming_threshold();
         if state.held > threshold {
+            state.settle_ended();
             self.stream_completed(state, 0, threshold, &mut out);
         }
         out
@@ -528,6 +554,27 @@ impl State {
             let child = self.take(c);
             doc.subsegments.push(child);
         }
+        // Its subsegments added when they ended. Every take looks, so none outlives its parent's
+        // slot (whose reuse would otherwise adopt it).
+        if !self.ended.is_empty() {
+            let before = self.ended.len();
+            doc.subsegments.extend(
+                self.ended
+                    .extract_if(.., |(parent, _)| parent.slot == slot)
+                    .map(|(_, d)| d.into_document()),
+            );
+            self.held = self.held.saturating_sub(before - self.ended.len());
+        }
         doc
+    }
+
+    /// Moves the subsegments waiting in `ended` into the slab, as children of their parents, so
+    /// that streaming sees them (the rare path: more subsegments held than the threshold).
+    fn settle_ended(&mut self) {
+        for (parent, d) in std::mem::take(&mut self.ended) {
+            // `attach` counts it again.
+            self.held = self.held.saturating_sub(1);
+            self.attach(parent, NodeDoc::Deferred(d), true);
+        }
     }
 }
