@@ -382,18 +382,12 @@ impl Intercept for XrayInterceptor {
         else {
             return Ok(());
         };
-        let recorded = Outcome {
+        Outcome {
             response: ctx.response(),
             result: ctx.output_or_error(),
             attempts: cfg.load::<RequestAttempts>().map(RequestAttempts::attempts),
-            operation: start.metadata.name(),
-            params: start.params,
         }
-        .capture();
-        pending.end_with(move |d| {
-            start.write(d);
-            recorded.write(d);
-        });
+        .finish(pending, start);
         Ok(())
     }
 }

@@ -6,9 +6,10 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use aws_types::region::Region;
 use xray_core::PendingSubsegment;
-use xray_core::model::Namespace;
+use xray_core::model::{Aws, Namespace};
 use xray_core::segment::EntityData;
 
+use crate::outcome::Recorded;
 use crate::params::{Captured, Service};
 
 /// The subsegment of one traced SDK call, and what the call's start told about it.
@@ -62,6 +63,37 @@ impl CallStart {
         if let Some(write) = self.request {
             write(aws);
         }
+    }
+}
+
+/// The end of a traced call: its subsegment and everything captured but the output members.
+///
+/// The service's output capture ([`Service::finish`]) ends it with its members, so that the
+/// subsegment's writer (start, outcome and members) is one allocation.
+pub(crate) struct Finish {
+    pub(crate) pending: PendingSubsegment,
+    pub(crate) start: CallStart,
+    pub(crate) recorded: Recorded,
+}
+
+impl Finish {
+    /// Ends the call; `members` writes the whitelisted output members into the `aws` block.
+    pub(crate) fn with_members(self, members: impl FnOnce(&mut Aws) + Send + 'static) {
+        let Self {
+            pending,
+            start,
+            recorded,
+        } = self;
+        pending.end_with(move |d| {
+            start.write(d);
+            recorded.write(d);
+            members(d.aws_mut());
+        });
+    }
+
+    /// Ends the call with no output members.
+    pub(crate) fn end(self) {
+        self.with_members(|_| {});
     }
 }
 

@@ -306,7 +306,7 @@ mod tests {
                     .build(),
             )
             .build();
-        SERVICE.apply_response("GetItem", &Output::erase(output), &mut aws);
+        assert!(SERVICE.apply_response("GetItem", &Output::erase(output), &mut aws));
         assert_eq!(
             aws.extra["consumed_capacity"],
             serde_json::json!({"TableName": "orders", "CapacityUnits": 0.5})
@@ -337,8 +337,10 @@ mod tests {
     #[test]
     fn nothing_is_kept_when_no_member_is_present() {
         use aws_sdk_dynamodb::operation::get_item::{GetItemInput, GetItemOutput};
+        let mut aws = Aws::default();
         let output = GetItemOutput::builder().build();
-        assert!((SERVICE.response)("GetItem", &Output::erase(output)).is_none());
+        assert!(!SERVICE.apply_response("GetItem", &Output::erase(output), &mut aws));
+        assert!(aws.extra.is_empty());
         let input = GetItemInput::builder().build().unwrap();
         assert!((SERVICE.request)("GetItem", &Input::erase(input)).is_none());
         // A present member is kept.

@@ -54,6 +54,8 @@ use aws_smithy_runtime_api::client::interceptors::context::{Input, Output};
 use serde_json::Value;
 use xray_core::model::Aws;
 
+use crate::state::Finish;
+
 #[allow(unused_imports)] // used by the per-service tables, which are all optional
 pub(crate) use self::values::{Count, Keys, MapKey, Present, ToValue, count, keys, value};
 
@@ -114,8 +116,10 @@ pub(crate) struct Service {
     pub(crate) operations: &'static [Operation],
     /// Captures the whitelisted input members of `operation`.
     pub(crate) request: fn(operation: &str, input: &Input) -> Option<Captured>,
-    /// Captures the whitelisted output members of `operation`.
-    pub(crate) response: fn(operation: &str, output: &Output) -> Option<Captured>,
+    /// Captures the whitelisted output members of the call's operation and ends the call with
+    /// them, its other captures and theirs in one writer; hands `end` back when there is nothing
+    /// to capture (another operation, or no member present).
+    pub(crate) finish: fn(output: &Output, end: Finish) -> Option<Finish>,
 }
 
 #[cfg(test)]
@@ -127,11 +131,51 @@ impl Service {
         }
     }
 
-    /// Captures the output members and writes them into `aws` at once.
-    pub(crate) fn apply_response(&self, operation: &str, output: &Output, aws: &mut Aws) {
-        if let Some(write) = (self.response)(operation, output) {
-            write(aws);
+    /// Runs the output capture the interceptor runs ([`Service::finish`]) on a subsegment of a
+    /// test recorder and merges the members it recorded into `aws`. Returns whether anything was
+    /// captured.
+    pub(crate) fn apply_response(&self, operation: &str, output: &Output, aws: &mut Aws) -> bool {
+        use aws_smithy_runtime_api::client::orchestrator::Metadata;
+        use xray_core::Recorder;
+        use xray_core::emit::MemoryEmitter;
+
+        let emitter = MemoryEmitter::new();
+        let recorder = Recorder::builder()
+            .emitter(emitter.clone())
+            .sample_all()
+            .ignore_env()
+            .build()
+            .expect("a test recorder");
+        let segment = recorder.begin_segment("test");
+        let end = crate::state::Finish {
+            pending: segment.begin_pending_subsegment(self.id),
+            start: crate::state::CallStart {
+                metadata: Metadata::new(operation.to_owned(), self.id),
+                region: None,
+                account_id: None,
+                params: None,
+                request: None,
+            },
+            recorded: crate::outcome::Recorded::default(),
+        };
+        let captured = match (self.finish)(output, end) {
+            Some(end) => {
+                end.end();
+                false
+            }
+            None => true,
+        };
+        segment.end();
+        let docs = emitter.documents();
+        let got = docs[0].subsegments[0].aws.clone().unwrap_or_default();
+        if got.table_name.is_some() {
+            aws.table_name = got.table_name;
         }
+        if got.queue_url.is_some() {
+            aws.queue_url = got.queue_url;
+        }
+        aws.extra.extend(got.extra);
+        captured
     }
 }
 
@@ -224,7 +268,7 @@ macro_rules! whitelist {
                 )*
             ],
             request,
-            response,
+            finish,
         };
 
         // Deprecated members stay in the whitelist as long as the SDK still sends them.
@@ -245,44 +289,64 @@ macro_rules! whitelist {
         }
 
         #[allow(unused_variables, deprecated)]
-        fn response(
-            operation: &str,
+        fn finish(
             output: &::aws_smithy_runtime_api::client::interceptors::context::Output,
-        ) -> ::std::option::Option<$crate::params::Captured> {
-            match operation {
+            end: $crate::state::Finish,
+        ) -> ::std::option::Option<$crate::state::Finish> {
+            match end.start.metadata.name() {
                 $( $(
                     stringify!($op) => {
-                        let output = output.downcast_ref::<$krate::operation::$module::$output>()?;
-                        $crate::params::whitelist!(@take output [ $( $okind $ofield $(, $okey)? ; )* ])
+                        let ::std::option::Option::Some(output) =
+                            output.downcast_ref::<$krate::operation::$module::$output>()
+                        else {
+                            return ::std::option::Option::Some(end);
+                        };
+                        $crate::params::whitelist!(@finish output end [ $( $okind $ofield $(, $okey)? ; )* ])
                     }
                 )? )*
-                _ => None,
+                _ => ::std::option::Option::Some(end),
             }
         }
     };
-    // The capture of one operation's members of `$src` (its typed input or output): the values
-    // taken now, and the closure that writes them into the `aws` block when the trace is sent.
+    // The capture of one operation's input members (`$src`): the values taken now, and the
+    // closure that writes them into the `aws` block when the trace is sent.
     (@take $src:ident [ $( $kind:ident $field:ident $(, $key:literal)? ; )* ]) => {{
-        let captured = ( $( $crate::params::whitelist!(@capture $kind ($src.$field)), )* );
-        // Nothing to record, nothing to keep (no allocation).
-        {
-            let ( $( $field, )* ) = &captured;
-            if !(false $( || $crate::params::Present::present($field) )*) {
-                return None;
-            }
-        }
+        let captured = $crate::params::whitelist!(@capture_all $src return None; [ $( $kind $field ; )* ]);
         let write: $crate::params::Captured = ::std::boxed::Box::new(
-            move |aws: &mut ::xray_core::model::Aws| {
-                let ( $( $field, )* ) = captured;
-                $( $crate::params::put(
-                    aws,
-                    $crate::params::whitelist!(@key $field $(, $key)?),
-                    $crate::params::whitelist!(@emit $kind $field),
-                ); )*
-            },
+            $crate::params::whitelist!(@writer captured [ $( $kind $field $(, $key)? ; )* ]),
         );
         Some(write)
     }};
+    // The capture of one operation's output members (`$src`), ending the call (`$end`) with a
+    // writer that holds them.
+    (@finish $src:ident $end:ident [ $( $kind:ident $field:ident $(, $key:literal)? ; )* ]) => {{
+        let captured = $crate::params::whitelist!(@capture_all $src return Some($end); [ $( $kind $field ; )* ]);
+        $end.with_members($crate::params::whitelist!(@writer captured [ $( $kind $field $(, $key)? ; )* ]));
+        None
+    }};
+    // The members of `$src` as a tuple; `$none` (a return) when none is present: nothing to
+    // record, nothing to keep (no allocation).
+    (@capture_all $src:ident $none:stmt; [ $( $kind:ident $field:ident ; )* ]) => {{
+        let captured = ( $( $crate::params::whitelist!(@capture $kind ($src.$field)), )* );
+        {
+            let ( $( $field, )* ) = &captured;
+            if !(false $( || $crate::params::Present::present($field) )*) {
+                $none
+            }
+        }
+        captured
+    }};
+    // The closure that writes captured members into the `aws` block.
+    (@writer $captured:ident [ $( $kind:ident $field:ident $(, $key:literal)? ; )* ]) => {
+        move |aws: &mut ::xray_core::model::Aws| {
+            let ( $( $field, )* ) = $captured;
+            $( $crate::params::put(
+                aws,
+                $crate::params::whitelist!(@key $field $(, $key)?),
+                $crate::params::whitelist!(@emit $kind $field),
+            ); )*
+        }
+    };
     // What a call keeps of a member: a clone of a value (only whitelisted members, none of which
     // holds item contents or bodies), the keys of a map or the length of a list at once (so that
     // a map of items is never cloned).
