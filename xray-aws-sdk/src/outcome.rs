@@ -65,7 +65,7 @@ impl Outcome<'_> {
         let output = match self.result {
             Some(Ok(output)) => Some(output),
             Some(Err(err)) => {
-                recorded.failure = Some(Box::new(failure(err, self.response)));
+                recorded.failure = Some(failure(err, self.response));
                 None
             }
             None => None,
@@ -199,7 +199,11 @@ impl HeaderText {
     }
 }
 
-fn failure(err: &OrchestratorError<Error>, response: Option<&HttpResponse>) -> Failure {
+// Out of line and cold: the code every successful call runs stays compact (it competes for the
+// instruction cache with the SDK's own, which is larger than the cache).
+#[cold]
+#[inline(never)]
+fn failure(err: &OrchestratorError<Error>, response: Option<&HttpResponse>) -> Box<Failure> {
     let (exceptions, throttle) = match (err.as_operation_error(), response) {
         (Some(op_err), Some(response)) => {
             let parsed = error_body::parse(response);
@@ -226,12 +230,12 @@ fn failure(err: &OrchestratorError<Error>, response: Option<&HttpResponse>) -> F
     // service error with a 2xx/3xx status (rare: some S3 errors arrive as 200), which is still a
     // failure the caller sees.
     let client_error = matches!(response.map(|r| r.status().as_u16()), Some(400..=499));
-    Failure {
+    Box::new(Failure {
         exceptions,
         error: client_error || throttle,
         fault: !client_error,
         throttle,
-    }
+    })
 }
 
 /// A readable type for errors that have no service error code.
