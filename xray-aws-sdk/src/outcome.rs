@@ -264,7 +264,10 @@ mod tests {
         assert!(matches!(short, HeaderText::Inline { .. }));
         assert_eq!(short.into_string(), id);
         let exact = "é".repeat(INLINE / 2);
-        assert_eq!(HeaderText::new(exact.as_bytes()).unwrap().into_string(), exact);
+        assert_eq!(
+            HeaderText::new(exact.as_bytes()).unwrap().into_string(),
+            exact
+        );
         let long = "x".repeat(INLINE + 1);
         let kept = HeaderText::new(long.as_bytes()).unwrap();
         assert!(matches!(kept, HeaderText::Heap(_)));

@@ -27,6 +27,13 @@ fn recorder(threshold: usize) -> (Recorder, MemoryEmitter) {
     (recorder, emitter)
 }
 
+/// The sampled header of a Lambda invocation, for facades.
+fn lambda_header() -> TraceHeader {
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+        .parse()
+        .unwrap()
+}
+
 /// Rebuilds the tree of a trace from streamed documents: id → (parent id, name).
 fn flatten(docs: &[Document]) -> HashMap<SegmentId, (Option<SegmentId>, String)> {
     fn walk(
@@ -482,10 +489,7 @@ async fn dropped_future_ends_its_subsegments_in_context() {
 #[test]
 fn lambda_facade_sends_subsegments_not_itself() {
     let (rec, emitter) = recorder(20);
-    let header: TraceHeader =
-        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-            .parse()
-            .unwrap();
+    let header = lambda_header();
     let facade = rec.begin_facade(&header);
     let a = facade.begin_subsegment("handler");
     a.begin_subsegment("nested").end();
@@ -749,10 +753,7 @@ fn beyond_the_streaming_threshold_ended_ones_are_streamed() {
 #[test]
 fn in_a_lambda_facade_each_goes_out_when_it_ends() {
     let (rec, emitter) = recorder(20);
-    let header: TraceHeader =
-        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-            .parse()
-            .unwrap();
+    let header = lambda_header();
     let facade = rec.begin_facade(&header);
     facade.begin_pending_subsegment("DynamoDB").end();
     let docs = emitter.documents();
@@ -768,10 +769,7 @@ fn in_a_lambda_facade_each_goes_out_when_it_ends() {
 #[test]
 fn waits_under_its_parent_and_leaves_with_it_not_with_its_slot() {
     let (rec, emitter) = recorder(20);
-    let header: TraceHeader =
-        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-            .parse()
-            .unwrap();
+    let header = lambda_header();
     let facade = rec.begin_facade(&header);
     let handler = facade.begin_subsegment("handler");
     let handler_id = handler.id().unwrap();
