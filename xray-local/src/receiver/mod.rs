@@ -291,6 +291,10 @@ impl Shared {
 }
 
 async fn run(socket: UdpSocket, shared: Arc<Shared>, tick: Duration) {
+    // A local, so that it is dropped before `shared`, whatever the order parameters are dropped
+    // in: when the handle is dropped, the last `Shared` closes the subscriptions, and whoever
+    // sees them closed must find the port free (the socket closed) already.
+    let socket = socket;
     let mut buf = vec![0u8; shared.max_datagram_bytes.min(MAX_UDP_PAYLOAD) + 1];
     let mut ticker = tokio::time::interval(tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
