@@ -357,12 +357,8 @@ impl Tree {
                 Some(link) if !(self.facade && matches!(link, Link::Root)) => {
                     state.ended.push((parent, child));
                     state.held += 1;
-                    let threshold = self.recorder.streaming_threshold();
                     let mut out = Vec::new();
-                    if state.held > threshold {
-                        state.settle_ended();
-                        self.stream_completed(&mut state, 0, threshold, &mut out);
-                    }
+                    self.stream_beyond_threshold(&mut state, &mut out);
                     out
                 }
                 // The parent was sent (the child goes out on its own), or it is a Lambda facade
@@ -423,12 +419,18 @@ impl Tree {
             }
             return out;
         }
+        self.stream_beyond_threshold(state, &mut out);
+        out
+    }
+
+    /// When more subsegments are held than the streaming threshold, streams completed subtrees
+    /// (those waiting in `ended` included) until at most the threshold are held.
+    fn stream_beyond_threshold(&self, state: &mut State, out: &mut Outgoing) {
         let threshold = self.recorder.streaming_threshold();
         if state.held > threshold {
             state.settle_ended();
-            self.stream_completed(state, 0, threshold, &mut out);
+            self.stream_completed(state, 0, threshold, out);
         }
-        out
     }
 
     /// Streams completed subtrees under `slot`, oldest first, until at most `threshold`
