@@ -212,10 +212,7 @@ fn merge_extra(mut ours: TraceHeader, existing: &TraceHeader) -> TraceHeader {
 #[cold]
 #[inline(never)]
 fn discard(cfg: &mut ConfigBag) {
-    if let Some(call) = cfg
-        .get_mut_from_interceptor_state::<CallState>()
-        .and_then(|state| state.0.take())
-    {
+    if let Some(call) = CallState::take(cfg) {
         call.pending.discard();
     }
 }
@@ -376,10 +373,7 @@ impl Intercept for XrayInterceptor {
         if !context::current_is_sampled() {
             return Ok(());
         }
-        let Some(TracedCall { pending, start }) = cfg
-            .get_mut_from_interceptor_state::<CallState>()
-            .and_then(|state| state.0.take())
-        else {
+        let Some(TracedCall { pending, start }) = CallState::take(cfg) else {
             return Ok(());
         };
         Outcome {

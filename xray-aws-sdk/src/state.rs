@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_types::config_bag::{Storable, StoreReplace};
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_types::region::Region;
 use xray_core::PendingSubsegment;
 use xray_core::model::{Aws, Namespace};
@@ -24,6 +24,15 @@ use crate::params::{Captured, Service};
 /// `None` once `read_after_execution` (or presigning) has taken it.
 #[derive(Debug)]
 pub(crate) struct CallState(pub(crate) Option<TracedCall>);
+
+impl CallState {
+    /// Takes the traced call out of the call's bag: `None` when this interceptor did not trace
+    /// it, or its end (or presigning) already took it.
+    pub(crate) fn take(cfg: &mut ConfigBag) -> Option<TracedCall> {
+        cfg.get_mut_from_interceptor_state::<Self>()
+            .and_then(|state| state.0.take())
+    }
+}
 
 /// One call being traced: its subsegment and what the start of the call knew.
 #[derive(Debug)]

@@ -147,7 +147,7 @@ impl Service {
             .build()
             .expect("a test recorder");
         let segment = recorder.begin_segment("test");
-        let end = crate::state::Finish {
+        let end = Finish {
             pending: segment.begin_pending_subsegment(self.id),
             start: crate::state::CallStart {
                 metadata: Metadata::new(operation.to_owned(), self.id),
