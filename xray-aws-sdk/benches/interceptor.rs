@@ -20,6 +20,8 @@
 //!   and the start time), and the header built from it on each attempt. It is the floor for any
 //!   interceptor that follows the SDK's design (per-call state in the bag): storing one entry
 //!   makes the bag's table grow (the SDK fills it to capacity), which is about a third of it.
+//! - a third control: an interceptor with the same three hooks that stores one entry in the
+//!   call's bag and does nothing else (no header): what the bag entry alone costs.
 //!
 //! Every case makes its calls in groups of ten under a fresh segment, as a request handler would;
 //! only the calls are timed. Emission is excluded, as it happens when the segment ends (outside
@@ -38,7 +40,7 @@
 //! For instruction counts (and, with `--cache-sim=yes`, cache misses: the added time follows
 //! them more than the instructions, as the SDK's code alone overflows the instruction cache), run
 //! one case alone with `XRAY_BENCH_ITERS=N` and
-//! `XRAY_BENCH_CASE=baseline|sampled|unsampled|unsampled-interceptor|header-only|bag-floor`
+//! `XRAY_BENCH_CASE=baseline|sampled|unsampled|unsampled-interceptor|header-only|bag-floor|bag-entry`
 //! under `valgrind --tool=callgrind --toggle-collect='*get_item*'` (only the calls are counted)
 //! and divide the totals by N.
 
@@ -96,6 +98,9 @@ enum Tracing {
     /// start time in the bag and sets the header built from them on each attempt, recording
     /// nothing.
     BagFloor,
+    /// A permanent interceptor with the same three hooks that stores one entry in the call's bag
+    /// and does nothing else.
+    BagEntry,
 }
 
 /// See [`Tracing::HeaderOnly`].
@@ -137,6 +142,54 @@ impl Intercept for HeaderOnly {
         _rc: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+/// See [`Tracing::BagEntry`].
+#[derive(Debug)]
+struct BagEntry;
+
+/// What [`BagEntry`] stores: one word, as small as an entry gets.
+#[derive(Debug)]
+struct Marker(u64);
+
+impl Storable for Marker {
+    type Storer = StoreReplace<Self>;
+}
+
+#[dyn_dispatch_hint]
+impl Intercept for BagEntry {
+    fn name(&self) -> &'static str {
+        "BagEntry"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(Marker(black_box(1)));
+        Ok(())
+    }
+
+    fn modify_before_transmit(
+        &self,
+        _ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _ctx: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        black_box(cfg.get_mut_from_interceptor_state::<Marker>().map(|m| m.0));
         Ok(())
     }
 }
@@ -240,6 +293,9 @@ fn client(tracing: Tracing) -> aws_sdk_dynamodb::Client {
         Tracing::BagFloor => {
             config.push_interceptor(SharedInterceptor::permanent(BagFloor));
         }
+        Tracing::BagEntry => {
+            config.push_interceptor(SharedInterceptor::permanent(BagEntry));
+        }
     }
     aws_sdk_dynamodb::Client::from_conf(config.build())
 }
@@ -337,6 +393,7 @@ fn main() {
     let checked = client(Tracing::Interceptor);
     let floor = client(Tracing::HeaderOnly);
     let bag_floor = client(Tracing::BagFloor);
+    let bag_entry = client(Tracing::BagEntry);
 
     // Runs `calls` calls in groups of `PER_SEGMENT`, each group under a fresh segment (sampled,
     // or not), as a request handler would. Only the calls are timed: beginning the segment, and
@@ -375,8 +432,9 @@ fn main() {
             "unsampled-interceptor" => (&checked, false),
             "header-only" => (&floor, false),
             "bag-floor" => (&bag_floor, true),
+            "bag-entry" => (&bag_entry, false),
             other => panic!(
-                "XRAY_BENCH_CASE={other}: expected baseline, sampled, unsampled, unsampled-interceptor, header-only or bag-floor"
+                "XRAY_BENCH_CASE={other}: expected baseline, sampled, unsampled, unsampled-interceptor, header-only, bag-floor or bag-entry"
             ),
         };
         let elapsed = timed(client, sampled, iters);
@@ -387,7 +445,7 @@ fn main() {
         return;
     }
 
-    let cases: [(&str, &aws_sdk_dynamodb::Client, bool, &str); 6] = [
+    let cases: [(&str, &aws_sdk_dynamodb::Client, bool, &str); 7] = [
         ("GetItem, no interceptor (baseline)", &plain, false, ""),
         (
             "GetItem, floor: interceptor setting a fixed header",
@@ -418,6 +476,13 @@ fn main() {
             &checked,
             false,
             "(target <= 1%)",
+        ),
+        // Last, so that the indices above stay as they were.
+        (
+            "GetItem, control: one entry in the bag, no header",
+            &bag_entry,
+            false,
+            "(control)",
         ),
     ];
     for (_, client, sampled, _) in &cases {
