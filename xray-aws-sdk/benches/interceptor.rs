@@ -104,52 +104,72 @@ enum Tracing {
     BagEntry,
 }
 
-/// See [`Tracing::HeaderOnly`].
-#[derive(Debug)]
-struct HeaderOnly;
+/// Declares a control interceptor: a permanent interceptor overriding the three hooks
+/// `XrayInterceptor` overrides (so that the SDK dispatches to it exactly as often), each running
+/// the given body with the call's bag (and the request, before transmit).
+macro_rules! control {
+    (
+        $(#[$doc:meta])* $name:ident,
+        before_serialization: |$cfg1:pat_param| $before:block,
+        before_transmit: |$ctx2:pat_param, $cfg2:pat_param| $transmit:block,
+        after_execution: |$cfg3:pat_param| $after:block $(,)?
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        struct $name;
 
-#[dyn_dispatch_hint]
-impl Intercept for HeaderOnly {
-    fn name(&self) -> &'static str {
-        "HeaderOnly"
-    }
+        #[dyn_dispatch_hint]
+        impl Intercept for $name {
+            fn name(&self) -> &'static str {
+                stringify!($name)
+            }
 
-    fn read_before_serialization(
-        &self,
-        _ctx: &BeforeSerializationInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        Ok(())
-    }
+            fn read_before_serialization(
+                &self,
+                _ctx: &BeforeSerializationInterceptorContextRef<'_>,
+                _rc: &RuntimeComponents,
+                $cfg1: &mut ConfigBag,
+            ) -> Result<(), BoxError> {
+                let () = $before;
+                Ok(())
+            }
 
-    fn modify_before_transmit(
-        &self,
-        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+            fn modify_before_transmit(
+                &self,
+                $ctx2: &mut BeforeTransmitInterceptorContextMut<'_>,
+                _rc: &RuntimeComponents,
+                $cfg2: &mut ConfigBag,
+            ) -> Result<(), BoxError> {
+                let () = $transmit;
+                Ok(())
+            }
+
+            fn read_after_execution(
+                &self,
+                _ctx: &FinalizerInterceptorContextRef<'_>,
+                _rc: &RuntimeComponents,
+                $cfg3: &mut ConfigBag,
+            ) -> Result<(), BoxError> {
+                let () = $after;
+                Ok(())
+            }
+        }
+    };
+}
+
+control! {
+    /// See [`Tracing::HeaderOnly`].
+    HeaderOnly,
+    before_serialization: |_| {},
+    before_transmit: |ctx, _| {
         let _ = ctx.request_mut().headers_mut().try_insert(
             const { http::HeaderName::from_static("x-amzn-trace-id") },
             black_box("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0")
                 .to_owned(),
         );
-        Ok(())
-    }
-
-    fn read_after_execution(
-        &self,
-        _ctx: &FinalizerInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        Ok(())
-    }
+    },
+    after_execution: |_| {},
 }
-
-/// See [`Tracing::BagEntry`].
-#[derive(Debug)]
-struct BagEntry;
 
 /// What [`BagEntry`] stores: one word, as small as an entry gets.
 #[derive(Debug)]
@@ -159,46 +179,19 @@ impl Storable for Marker {
     type Storer = StoreReplace<Self>;
 }
 
-#[dyn_dispatch_hint]
-impl Intercept for BagEntry {
-    fn name(&self) -> &'static str {
-        "BagEntry"
-    }
-
-    fn read_before_serialization(
-        &self,
-        _ctx: &BeforeSerializationInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+control! {
+    /// See [`Tracing::BagEntry`].
+    BagEntry,
+    before_serialization: |cfg| {
         cfg.interceptor_state().store_put(Marker(black_box(1)));
-        Ok(())
-    }
-
-    fn modify_before_transmit(
-        &self,
-        _ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        Ok(())
-    }
-
-    fn read_after_execution(
-        &self,
-        _ctx: &FinalizerInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+    },
+    before_transmit: |_, _| {},
+    after_execution: |cfg| {
         black_box(cfg.get_mut_from_interceptor_state::<Marker>().map(|m| m.0));
-        Ok(())
-    }
+    },
 }
 
-/// See [`Tracing::BagFloor`].
-#[derive(Debug)]
-struct BagFloor;
-
+/// What [`BagFloor`] keeps per call.
 #[derive(Debug)]
 struct FloorState {
     trace_id: xray_core::TraceId,
@@ -210,18 +203,10 @@ impl Storable for FloorState {
     type Storer = StoreReplace<Self>;
 }
 
-#[dyn_dispatch_hint]
-impl Intercept for BagFloor {
-    fn name(&self) -> &'static str {
-        "BagFloor"
-    }
-
-    fn read_before_serialization(
-        &self,
-        _ctx: &BeforeSerializationInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+control! {
+    /// See [`Tracing::BagFloor`].
+    BagFloor,
+    before_serialization: |cfg| {
         if xray_core::context::current_is_sampled()
             && let Some(trace_id) = xray_core::context::current().and_then(|e| e.trace_id())
         {
@@ -231,15 +216,8 @@ impl Intercept for BagFloor {
                 start: xray_core::model::Timestamp::now(),
             });
         }
-        Ok(())
-    }
-
-    fn modify_before_transmit(
-        &self,
-        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+    },
+    before_transmit: |ctx, cfg| {
         if let Some(state) = cfg.interceptor_state().load::<FloorState>() {
             let header = xray_core::TraceHeader::new(state.trace_id)
                 .with_parent(state.id)
@@ -249,21 +227,13 @@ impl Intercept for BagFloor {
                 header.to_header_string(),
             );
         }
-        Ok(())
-    }
-
-    fn read_after_execution(
-        &self,
-        _ctx: &FinalizerInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+    },
+    after_execution: |cfg| {
         black_box(
             cfg.get_mut_from_interceptor_state::<FloorState>()
                 .map(|state| state.start),
         );
-        Ok(())
-    }
+    },
 }
 
 fn client(tracing: Tracing) -> aws_sdk_dynamodb::Client {
