@@ -12,6 +12,7 @@
 mod aws;
 pub(crate) mod cause;
 mod http;
+mod metadata;
 mod sql;
 mod time;
 
@@ -128,8 +129,12 @@ pub struct Document {
     /// Indexed key/value pairs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, AnnotationValue>,
-    /// Non-indexed data, by namespace.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Non-indexed data, by namespace. Reading refuses a number that does not fit an `f64`.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "metadata::deserialize"
+    )]
     pub metadata: Metadata,
     /// Embedded subsegments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
