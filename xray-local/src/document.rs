@@ -346,4 +346,13 @@ mod tests {
             assert_eq!(err.kind(), RejectKind::InvalidDocument, "{err}");
         }
     }
+
+    #[test]
+    fn a_metadata_number_beyond_f64_is_malformed_json() {
+        // serde_json could not read the stored trace back; refused like any JSON it cannot read.
+        let body = br#"{"name":"a","id":"53995c3f42cd8ad8","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1,"metadata":{"default":{"n":1e999}}}"#;
+        let err = parse(body).unwrap_err();
+        assert_eq!(err.kind(), RejectKind::MalformedJson, "{err}");
+        assert!(err.to_string().contains("number out of range"), "{err}");
+    }
 }
